@@ -1,0 +1,44 @@
+# nasrepro: the only entry point. Reproduces SPOS (and, as they land, SNAS vs DARTS,
+# AttentiveNAS, FBNetV3) on shared implementations and writes every table and figure.
+#
+#   snakemake --cores all                          # default profile (Fashion-MNIST)
+#   snakemake --cores 2 --config profile=tiny spos # digits, minutes
+#   snakemake -n --config profile=imagenet         # dry run of the paper-scale DAG
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+sys.path.insert(0, workflow.basedir)
+from nasrepro.config import load_config, profile_dir  # noqa: E402
+from nasrepro.errors import NasreproError  # noqa: E402
+from nasrepro.io import write_yaml  # noqa: E402
+
+try:
+    _resolved = load_config(config.get("profile"), dict(config))
+except NasreproError as _exc:
+    sys.stderr.write(f"error: {_exc}\n")
+    sys.exit(2)
+config.clear()
+config.update(_resolved)
+validate(config, "workflow/schemas/config.schema.yaml")
+
+P = str(profile_dir(config))
+CFG = f"{P}/config.resolved.yaml"
+_cfg_path = Path(CFG)
+import yaml  # noqa: E402
+
+if not _cfg_path.exists() or yaml.safe_load(_cfg_path.read_text()) != config:
+    write_yaml(_cfg_path, config)  # only rewritten when the config changed (keeps mtimes)
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/spos.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.spos.input,

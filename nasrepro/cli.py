@@ -1,0 +1,235 @@
+"""The ``nasrepro`` command line: what every Snakemake rule calls through ``shell:``.
+
+Any job of the DAG can be pasted and rerun by hand. User errors (bad config, unknown names,
+malformed archs, missing data, NaN loss) print one line ``error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from nasrepro.errors import ArchError, NasreproError
+
+
+def _load_config(args: argparse.Namespace) -> dict:
+    from nasrepro.config import load_config, load_config_file
+
+    if getattr(args, "config_file", None):
+        return load_config_file(args.config_file)
+    return load_config(getattr(args, "profile", None) or "default")
+
+
+def parse_arch(text: str) -> Any:
+    """ARCH given as a JSON string or the path of a JSON file."""
+    path = Path(text)
+    source = "ARCH"
+    if not text.lstrip().startswith(("{", "[", "(")) and path.exists():
+        text, source = path.read_text(), str(path)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ArchError(f"{source} is not valid JSON ({exc.msg} at char {exc.pos}); give a JSON "
+                        f"object such as '{{\"blocks\": [0, 1, ...]}}' or a file path") from exc
+    if isinstance(obj, dict) and "arch" in obj and isinstance(obj["arch"], dict):
+        obj = obj["arch"]  # accept {"arch": ...} wrappers (best.json, arch.json, metrics.json)
+    return obj
+
+
+# --- informational ------------------------------------------------------------------------
+def cmd_spaces(args: argparse.Namespace) -> None:
+    from nasrepro.spaces import list_spaces
+
+    for space, presets in list_spaces().items():
+        print(f"{space}: {', '.join(presets)}")
+
+
+def cmd_methods(args: argparse.Namespace) -> None:
+    from nasrepro.registry import list_methods
+
+    for e in list_methods(args.paper):
+        print(f"{e.paper:14s} {e.kind:10s} {e.name:16s} {e.description}")
+
+
+def cmd_cost(args: argparse.Namespace) -> None:
+    from nasrepro.spaces import get_space
+
+    space = get_space(args.space)
+    arch = space.validate(parse_arch(args.arch))
+    print(json.dumps(space.cost(arch).as_dict()))
+
+
+# --- pipeline steps ----------------------------------------------------------------------
+def cmd_data(args: argparse.Namespace) -> None:
+    from nasrepro.experiments.common import make_data_splits, splits_path
+
+    config = _load_config(args)
+    make_data_splits(config, args.out or splits_path(config))
+
+
+def _setup(args: argparse.Namespace) -> dict:
+    from nasrepro.experiments.common import set_threads
+
+    config = _load_config(args)
+    set_threads(config)
+    return config
+
+
+def _paper_module(paper: str) -> Any:
+    from nasrepro.errors import UnknownNameError
+
+    if paper == "spos":
+        from nasrepro.experiments import spos
+
+        return spos
+    raise UnknownNameError(f"unknown paper '{paper}'; known: spos")
+
+
+def cmd_train_supernet(args: argparse.Namespace) -> None:
+    config = _setup(args)
+    _paper_module(args.paper).train_supernet(config, args.supernet, args.sampler, args.seed,
+                                             args.out)
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    config = _setup(args)
+    _paper_module(args.paper).run_search(config, args.supernet, args.supernet_dir, args.searcher,
+                                         args.seed, args.out)
+
+
+def cmd_arch(args: argparse.Namespace) -> None:
+    config = _load_config(args)
+    _paper_module(args.paper).write_role_arch(config, args.role, args.index, args.out,
+                                              args.search_best)
+
+
+def cmd_retrain(args: argparse.Namespace) -> None:
+    from nasrepro.experiments.common import retrain_arch
+    from nasrepro.io import read_json
+
+    config = _setup(args)
+    spec = read_json(args.arch) if Path(args.arch).exists() else {"arch": parse_arch(args.arch)}
+    if "arch" not in spec:
+        spec = {"arch": spec}
+    seed = args.seed if args.seed is not None else spec.get("seed", config["seeds"][0])
+    if args.paper == "spos":
+        from nasrepro.experiments.spos import supernet_space
+
+        space = supernet_space(config, "block_channel")
+        train_cfg = config["spos"]["retrain"]
+    else:
+        _paper_module(args.paper)
+    extra = {k: spec[k] for k in ("role", "index") if k in spec}
+    retrain_arch(config, space, spec["arch"], train_cfg, seed=seed, out_dir=args.out, extra=extra)
+
+
+def cmd_inherit(args: argparse.Namespace) -> None:
+    config = _setup(args)
+    dirs = {"block": args.block_supernet, "block_channel": args.block_channel_supernet}
+    _paper_module(args.paper).inherited_accuracy(config, args.runs, dirs, args.out)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    config = _load_config(args)
+    if args.paper != "spos":
+        _paper_module(args.paper)
+    from nasrepro.reporting import spos as spos_report
+
+    if args.what == "table":
+        spos_report.write_tables(config, args.out_dir)
+    else:
+        spos_report.write_figures(config, args.out_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nasrepro", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--config-file", help="resolved config (results/<profile>/config.resolved.yaml)")
+        g.add_argument("--profile", help="profile name (config/<profile>.yaml), default 'default'")
+        return p
+
+    p = sub.add_parser("spaces", help="list spaces and presets")
+    p.set_defaults(func=cmd_spaces)
+    p = sub.add_parser("methods", help="list registered methods")
+    p.add_argument("--paper", default=None)
+    p.set_defaults(func=cmd_methods)
+    p = sub.add_parser("cost", help='print {"macs": int, "params": int} of an arch')
+    p.add_argument("space", help="SPACE/PRESET, e.g. spos/imagenet")
+    p.add_argument("arch", help="arch as a JSON string or a JSON file")
+    p.set_defaults(func=cmd_cost)
+
+    p = with_config(sub.add_parser("data", help="fetch the dataset, make the fixed splits"))
+    p.add_argument("--out", default=None)
+    p.set_defaults(func=cmd_data)
+
+    p = with_config(sub.add_parser("train-supernet", help="train a weight-sharing supernet"))
+    p.add_argument("--paper", required=True)
+    p.add_argument("--supernet", required=True)
+    p.add_argument("--sampler", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_train_supernet)
+
+    p = with_config(sub.add_parser("search", help="search a trained supernet"))
+    p.add_argument("--paper", required=True)
+    p.add_argument("--supernet", required=True)
+    p.add_argument("--supernet-dir", required=True)
+    p.add_argument("--searcher", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_search)
+
+    p = with_config(sub.add_parser("arch", help="write the arch of one retrain run"))
+    p.add_argument("--paper", required=True)
+    p.add_argument("--role", required=True)
+    p.add_argument("--index", type=int, required=True)
+    p.add_argument("--search-best", default=None)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_arch)
+
+    p = with_config(sub.add_parser("retrain", help="train an arch's standalone net from scratch"))
+    p.add_argument("--paper", required=True)
+    p.add_argument("--arch", required=True, help="arch JSON string or file ({'arch':..,'seed':..})")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_retrain)
+
+    p = with_config(sub.add_parser("inherit", help="supernet-inherited accuracy of retrained archs"))
+    p.add_argument("--paper", required=True)
+    p.add_argument("--block-supernet", required=True)
+    p.add_argument("--block-channel-supernet", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("runs", nargs="+", help="retrain run directories")
+    p.set_defaults(func=cmd_inherit)
+
+    for what in ("table", "figure"):
+        p = with_config(sub.add_parser(what, help=f"write a paper's {what} from results"))
+        p.add_argument("--paper", required=True)
+        p.add_argument("--out-dir", required=True)
+        p.set_defaults(func=cmd_report, what=what)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except NasreproError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; rerun the same command to resume from the last checkpoint",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

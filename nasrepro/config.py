@@ -1,0 +1,112 @@
+"""Profiles: load ``config/<profile>.yaml``, apply overrides, validate against the schema.
+
+The JSON schema in ``workflow/schemas/config.schema.yaml`` describes every key and gives its
+default; :func:`load_config` fills the defaults in (nested objects included) and turns any
+schema violation into a one-line :class:`ConfigError` naming the key and the fix.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from nasrepro.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO_ROOT / "config"
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def _with_defaults(validator_class: type) -> type:
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # type: ignore[no-untyped-def]
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def load_schema() -> dict:
+    """The config schema as a dict."""
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def list_profiles() -> list[str]:
+    """Profiles available in ``config/``."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Recursively merge ``override`` into a copy of ``base`` (override wins)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def validate_config(config: dict, source: str = "the config") -> dict:
+    """Validate ``config`` in place (filling defaults); raise ConfigError on the first problem."""
+    validator = _Validator(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        msg = err.message.replace("\n", " ")
+        if len(msg) > 200:
+            msg = msg[:200] + "..."
+        raise ConfigError(
+            f"invalid config key '{where}': {msg} (fix {source} or the --config override; "
+            f"every key is described in workflow/schemas/config.schema.yaml)"
+        )
+    return config
+
+
+def load_config(profile: str | None = None, overrides: dict | None = None) -> dict:
+    """Load a profile, merge ``overrides`` (e.g. Snakemake's --config), validate, fill defaults."""
+    overrides = dict(overrides or {})
+    profile = profile or overrides.get("profile") or "default"
+    path = CONFIG_DIR / f"{profile}.yaml"
+    if not path.exists():
+        raise ConfigError(
+            f"unknown profile '{profile}'; known profiles: {', '.join(list_profiles())} "
+            f"(use --config profile=NAME, or add config/{profile}.yaml)"
+        )
+    try:
+        base = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config/{profile}.yaml is not valid YAML ({exc.__class__.__name__}); "
+                          f"fix its syntax") from exc
+    overrides.pop("profile", None)
+    config = deep_merge(base, overrides)
+    config["profile"] = profile
+    return validate_config(config, source=f"config/{profile}.yaml")
+
+
+def load_config_file(path: str | Path) -> dict:
+    """Load an already resolved config file (as written by the Snakefile) and re-validate it."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist; run through snakemake or pass "
+                          f"--config-file pointing to a resolved config")
+    config = yaml.safe_load(path.read_text()) or {}
+    return validate_config(config, source=str(path))
+
+
+def profile_dir(config: dict) -> Path:
+    """``results/<profile>`` for this config."""
+    return Path(config["results_dir"]) / config["profile"]

@@ -1,0 +1,120 @@
+"""Steps shared by every paper: data splits, loading the data bundle, retraining an arch.
+
+These are what the generic rules (``data``, ``retrain``) call through the CLI. Every step
+writes into its own run directory with ``config.resolved.yaml`` and ``provenance.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nasrepro.errors import ConfigError, DataError
+from nasrepro.io import read_json, write_json, write_provenance
+from nasrepro.spaces.base import SearchSpace
+
+
+def set_threads(config: dict) -> None:
+    """Use the configured number of torch threads (per Snakemake job)."""
+    torch.set_num_threads(int(config.get("threads", 1)))
+
+
+def splits_path(config: dict) -> Path:
+    """``results/<profile>/data/<dataset>/splits.json``."""
+    from nasrepro.config import profile_dir
+
+    return profile_dir(config) / "data" / config["data"]["dataset"] / "splits.json"
+
+
+def make_data_splits(config: dict, out: str | Path) -> dict:
+    """Load (fetch) the dataset, check it, make the fixed splits and write them to ``out``."""
+    from nasrepro.data import load_dataset, make_splits
+
+    start = time.time()
+    dcfg = config["data"]
+    ds = load_dataset(dcfg["dataset"], dcfg.get("path"))
+    splits = make_splits(ds, seed=dcfg["split_seed"], val_size=dcfg["val_size"],
+                         train_size=dcfg.get("train_size"), test_size=dcfg.get("test_size"))
+    out = Path(out)
+    write_json(out, splits, indent=None)
+    write_provenance(out.parent, config=config, seed=dcfg["split_seed"],
+                     wall_time_s=time.time() - start, device="cpu",
+                     dataset_checksum=ds.checksum)
+    return splits
+
+
+def load_data(config: dict, splits_file: str | Path | None = None) -> Any:
+    """The profile's :class:`nasrepro.data.DataBundle` on the configured device."""
+    from nasrepro.data import load_dataset, prepare
+
+    dcfg = config["data"]
+    path = Path(splits_file) if splits_file else splits_path(config)
+    if not path.exists():
+        raise DataError(f"splits file {path} is missing; run `snakemake --config "
+                        f"profile={config['profile']} data` first")
+    splits = read_json(path)
+    ds = load_dataset(dcfg["dataset"], dcfg.get("path"))
+    return prepare(ds, splits, device=config["device"], resize=dcfg.get("resize"))
+
+
+def check_space_matches_data(space: SearchSpace, data: Any) -> None:
+    """The preset's input shape and classes must fit the dataset."""
+    if tuple(space.input_shape) != tuple(data.input_shape):
+        raise ConfigError(
+            f"preset {space.full_name} expects input {tuple(space.input_shape)} but the dataset "
+            f"gives {tuple(data.input_shape)}; pick a preset made for this dataset "
+            f"(`nasrepro spaces`) or set data.resize"
+        )
+    n_cls = space.settings.get("num_classes")
+    if n_cls is not None and n_cls != data.num_classes:
+        raise ConfigError(f"preset {space.full_name} has {n_cls} classes but the dataset has "
+                          f"{data.num_classes}; pick a matching preset")
+
+
+def retrain_arch(config: dict, space: SearchSpace, arch: dict, train_cfg: dict, *, seed: int,
+                 out_dir: str | Path, extra: dict | None = None) -> dict:
+    """Train ``arch``'s standalone network from scratch; write metrics.json, log.csv.
+
+    Returns the metrics dict (top-1 in %, on the val and test splits, at the last epoch).
+    """
+    from nasrepro.evaluation import accuracy
+    from nasrepro.training import TrainConfig, train
+
+    start = time.time()
+    out_dir = Path(out_dir)
+    data = load_data(config)
+    check_space_matches_data(space, data)
+    arch = space.validate(arch)
+    cfg = TrainConfig.from_dict(train_cfg)
+    torch.manual_seed(seed)
+    model = space.build(arch).to(config["device"])
+
+    def eval_fn(m: torch.nn.Module) -> dict[str, float]:
+        return {"val_acc": 100.0 * accuracy(m, data.val_x, data.val_y)}
+
+    rows = train(model, data, cfg, seed=seed, run_dir=out_dir, eval_fn=eval_fn,
+                 progress=config.get("progress", True), desc=f"retrain {space.arch_id(arch)}")
+    cost = space.cost(arch)
+    metrics = {
+        "arch": arch,
+        "arch_id": space.arch_id(arch),
+        "space": space.full_name,
+        "seed": seed,
+        "macs": cost.macs,
+        "params": cost.params,
+        "epochs": cfg.epochs,
+        "val_acc": float(rows[-1]["val_acc"]),
+        "test_acc": 100.0 * accuracy(model, data.test_x, data.test_y),
+    }
+    if extra:
+        metrics.update(extra)
+    write_json(out_dir / "metrics.json", metrics)
+    ckpt = out_dir / "checkpoint.pt"
+    if ckpt.exists():
+        ckpt.unlink()  # finished: the checkpoint is only for resuming
+    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
+                     device=config["device"], dataset_checksum=data.checksum)
+    return metrics

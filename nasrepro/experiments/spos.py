@@ -1,0 +1,236 @@
+"""SPOS experiments (Guo et al. 2019): supernets, searches, and the archs of Tables 3 and 4.
+
+Three supernets share the ``spos`` space and differ in what they search:
+
+* ``block``: block choices only, scale 1.0 (Table 3 and "block search" of Table 4);
+* ``channel``: all blocks Shuffle 3x3, channel scales searched ("choice_3 + channel search");
+* ``block_channel``: both ("block search + channel search").
+
+Retrained archs are named by *role* (``fixed/<name>``, ``random/<supernet>``,
+``search/<supernet>/<sampler>/<searcher>``) and run index, so the DAG is known before any
+search has finished; each run's ``metrics.json`` records the arch and its ``arch_id``.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nasrepro.errors import ConfigError, UnknownNameError
+from nasrepro.io import read_json, write_json, write_provenance, write_text
+from nasrepro.registry import get_method
+from nasrepro.spaces import SearchSpace, get_space
+
+SUPERNETS: dict[str, dict[str, Any]] = {
+    "block": {"search_blocks": True, "search_channels": False},
+    "channel": {"search_blocks": False, "search_channels": True, "fixed_block": 0},
+    "block_channel": {"search_blocks": True, "search_channels": True},
+}
+FIXED_ARCHS = {"all_choice_3": 0, "all_choice_5": 1, "all_choice_7": 2, "all_choice_x": 3}
+#: ratio of the paper's MACs limit to its all-choice_3 MACs (330M / 324M)
+PAPER_LIMIT_RATIO = 330.0 / 324.0
+
+
+def supernet_space(config: dict, supernet: str) -> SearchSpace:
+    """The ``spos`` space of the profile's preset, searching what ``supernet`` searches."""
+    if supernet not in SUPERNETS:
+        raise UnknownNameError(f"unknown SPOS supernet '{supernet}'; known: "
+                               f"{', '.join(SUPERNETS)}")
+    return get_space(config["spos"]["preset"], **SUPERNETS[supernet])
+
+
+def fixed_arch(space: SearchSpace, name: str) -> dict:
+    """``all_choice_3`` etc.: the same block in every layer, scale 1.0."""
+    if name not in FIXED_ARCHS:
+        raise UnknownNameError(f"unknown fixed SPOS arch '{name}'; known: "
+                               f"{', '.join(FIXED_ARCHS)}")
+    n = len(space.sample(random.Random(0))["blocks"])
+    return space.validate({"blocks": [FIXED_ARCHS[name]] * n})
+
+
+def macs_limit(config: dict) -> int:
+    """The search's MACs limit: configured, else the paper's ratio times all-choice_3 MACs."""
+    limit = config["spos"]["search"].get("macs_limit")
+    if limit:
+        return int(limit)
+    space = supernet_space(config, "block")
+    return int(PAPER_LIMIT_RATIO * space.cost(fixed_arch(space, "all_choice_3")).macs)
+
+
+def random_arch(config: dict, supernet: str, index: int) -> dict:
+    """The ``index``-th random arch of a supernet's space under the MACs limit (seeded)."""
+    space = supernet_space(config, supernet)
+    rng = random.Random(10_000 + index)
+    limit = macs_limit(config)
+    for _ in range(100_000):
+        arch = space.sample(rng)
+        if space.cost(arch).macs <= limit:
+            return arch
+    raise ConfigError(f"no random {supernet} arch under the MACs limit {limit} in 100000 tries; "
+                      f"raise spos.search.macs_limit")
+
+
+def role_arch(config: dict, role: str, index: int) -> tuple[dict, int]:
+    """(arch, training seed) of run ``index`` of a fixed or random role."""
+    kind, _, name = role.partition("/")
+    seeds = config["seeds"]
+    if kind == "fixed":
+        return fixed_arch(supernet_space(config, "block"), name), seeds[index]
+    if kind == "random":
+        return random_arch(config, name, index), index
+    raise UnknownNameError(f"role '{role}' has no fixed arch; search roles take the search's "
+                           f"best.json")
+
+
+def _sampler(config: dict, space: SearchSpace, name: str, seed: int) -> Any:
+    entry = get_method("spos", name, kind="sampler")
+    return entry.factory(space, seed, macs_bins=config["spos"].get("macs_bins"))
+
+
+def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
+                   out_dir: str | Path) -> None:
+    """Train a single-path supernet with a registered sampler; write supernet.pt + log.csv."""
+    from nasrepro.evaluation import evaluate_subnets
+    from nasrepro.experiments.common import check_space_matches_data, load_data
+    from nasrepro.samplers import SinglePathStep
+    from nasrepro.training import TrainConfig, train
+
+    start = time.time()
+    out_dir = Path(out_dir)
+    space = supernet_space(config, supernet)
+    data = load_data(config)
+    check_space_matches_data(space, data)
+    step = SinglePathStep(_sampler(config, space, sampler, seed))
+    cfg = TrainConfig.from_dict(config["spos"]["supernet_train"])
+    torch.manual_seed(seed)
+    model = space.build_supernet().to(config["device"])
+    probe_rng = random.Random(seed)
+    probes = [space.sample(probe_rng) for _ in range(3)]
+    scfg = config["spos"]["search"]
+
+    def eval_fn(m: torch.nn.Module) -> dict[str, float]:
+        accs = evaluate_subnets(m, probes, recalib_x=data.train_x, eval_x=data.val_x,
+                                eval_y=data.val_y, recalib_batches=max(1, scfg["recalib_batches"]),
+                                batch_size=scfg["recalib_batch_size"])
+        return {"val_acc_probe_mean": 100.0 * sum(accs) / len(accs)}
+
+    train(model, data, cfg, seed=seed, run_dir=out_dir, step=step, eval_fn=eval_fn,
+          progress=config.get("progress", True), desc=f"supernet {supernet}/{sampler}/s{seed}")
+    torch.save({"state_dict": model.state_dict(), "space": space.full_name,
+                "space_settings": SUPERNETS[supernet]}, out_dir / ".supernet.pt.tmp")
+    (out_dir / ".supernet.pt.tmp").replace(out_dir / "supernet.pt")
+    write_text(out_dir / "sampled_macs.csv",
+               "step,macs\n" + "".join(f"{i},{m}\n" for i, m in enumerate(step.sampled_macs)))
+    ckpt = out_dir / "checkpoint.pt"
+    if ckpt.exists():
+        ckpt.unlink()
+    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
+                     device=config["device"], dataset_checksum=data.checksum,
+                     extra={"supernet": supernet, "sampler": sampler})
+
+
+def load_supernet(config: dict, supernet: str, supernet_dir: str | Path) -> torch.nn.Module:
+    """A trained supernet from ``supernet_dir/supernet.pt``."""
+    space = supernet_space(config, supernet)
+    model = space.build_supernet()
+    state = torch.load(Path(supernet_dir) / "supernet.pt", map_location="cpu", weights_only=True)
+    model.load_state_dict(state["state_dict"])
+    return model.to(config["device"]).eval()
+
+
+def supernet_fitness(config: dict, model: torch.nn.Module, data: Any,
+                     recalib_batches: int | None = None) -> Any:
+    """Batched fitness: val top-1 (%) of each path after BN recalibration (SPOS Sec. 3.4)."""
+    from nasrepro.evaluation import evaluate_subnets
+
+    scfg = config["spos"]["search"]
+    n_recalib = scfg["recalib_batches"] if recalib_batches is None else recalib_batches
+
+    def evaluate(archs: list[dict]) -> list[float]:
+        accs = evaluate_subnets(model, archs, recalib_x=data.train_x, eval_x=data.val_x,
+                                eval_y=data.val_y, recalib_batches=n_recalib,
+                                batch_size=scfg["recalib_batch_size"])
+        return [100.0 * a for a in accs]
+
+    return evaluate
+
+
+def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: str, seed: int,
+               out_dir: str | Path) -> None:
+    """Search a trained supernet with a registered searcher; write archs.jsonl, curve.csv,
+    best.json (the search's outputs) into ``out_dir``."""
+    from nasrepro.experiments.common import load_data
+    from nasrepro.search import write_search_outputs
+
+    start = time.time()
+    space = supernet_space(config, supernet)
+    entry = get_method("spos", searcher, kind="searcher")
+    data = load_data(config)
+    model = load_supernet(config, supernet, supernet_dir)
+    limit = macs_limit(config)
+    result = entry.factory(space, supernet_fitness(config, model, data),
+                           constraint=lambda a: space.cost(a).macs <= limit, seed=seed,
+                           settings=config["spos"]["search"],
+                           progress=config.get("progress", True))
+    write_search_outputs(result, out_dir)
+    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
+                     device=config["device"], dataset_checksum=data.checksum,
+                     extra={"supernet": supernet, "searcher": searcher, "macs_limit": limit})
+
+
+def write_role_arch(config: dict, role: str, index: int, out: str | Path,
+                    search_best: str | Path | None = None) -> None:
+    """Write ``{"arch": ..., "seed": ..., "role": ...}`` for one retrain run."""
+    if role.startswith("search/"):
+        if search_best is None:
+            raise ConfigError(f"role {role} needs --search-best (the search's best.json)")
+        arch, seed = read_json(search_best)["arch"], config["seeds"][index]
+    else:
+        arch, seed = role_arch(config, role, index)
+    write_json(out, {"arch": arch, "seed": seed, "role": role, "index": index})
+
+
+def inherited_accuracy(config: dict, runs: list[str | Path], supernet_dirs: dict[str, str],
+                       out_csv: str | Path) -> None:
+    """Supernet-inherited val accuracy of every retrained arch next to its standalone accuracy.
+
+    Block-only archs are scored on the ``block`` supernet, archs with channel choices on the
+    ``block_channel`` supernet (both of the main sampler and the first seed).
+    """
+    from nasrepro.experiments.common import load_data
+    from nasrepro.io import atomic_path
+
+    data = load_data(config)
+    rows = []
+    by_supernet: dict[str, list[dict]] = {"block": [], "block_channel": []}
+    for run in runs:
+        m = read_json(Path(run) / "metrics.json")
+        kind = "block" if set(m["arch"]["channels"]) == {_default_scale_index(config)} \
+            else "block_channel"
+        by_supernet[kind].append(m)
+    for kind, metrics in by_supernet.items():
+        if not metrics:
+            continue
+        model = load_supernet(config, kind, supernet_dirs[kind])
+        fitness = supernet_fitness(config, model, data, config["spos"]["inherit_recalib_batches"])
+        accs = fitness([m["arch"] for m in metrics])
+        for m, acc in zip(metrics, accs, strict=True):
+            rows.append({"role": m["role"], "index": m["index"], "arch_id": m["arch_id"],
+                         "supernet": kind, "macs": m["macs"], "params": m["params"],
+                         "supernet_val_acc": round(acc, 6), "standalone_test_acc":
+                         round(m["test_acc"], 6), "standalone_val_acc": round(m["val_acc"], 6)})
+    rows.sort(key=lambda r: (r["role"], r["index"]))
+    with atomic_path(out_csv) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["role"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _default_scale_index(config: dict) -> int:
+    space = supernet_space(config, "block")
+    return space.validate({"blocks": fixed_arch(space, "all_choice_3")["blocks"]})["channels"][0]

@@ -1,0 +1,164 @@
+"""Atomic file writes, JSON/YAML helpers and run provenance.
+
+Results are never left half-written: every writer goes through a temporary file in the same
+folder followed by :func:`os.replace`. :func:`write_provenance` records what is needed to
+reproduce a run (git commit, package versions, device, seed, wall time, dataset checksum).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success rename it onto ``path``.
+
+    On an exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write ``text`` to ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    """Atomically write ``obj`` as JSON (keys sorted, so reruns are byte-identical)."""
+    write_text(path, json.dumps(obj, indent=indent, sort_keys=True) + "\n")
+
+
+def write_yaml(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as YAML."""
+    write_text(path, yaml.safe_dump(obj, sort_keys=True))
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file."""
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Atomically write one JSON object per line."""
+    write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read a JSON-lines file."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def stable_hash(obj: Any, length: int = 12) -> str:
+    """Stable short sha256 of a JSON-serialisable object (sorted keys, no whitespace)."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_commit() -> str:
+    """The current git commit (with ``-dirty`` if the tree has changes), or ``unknown``."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that can change results."""
+    from importlib import metadata
+
+    out = {"python": sys.version.split()[0]}
+    for name in ["nasrepro", "torch", "numpy", "scipy", "pandas", "scikit-learn", "snakemake"]:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def device_info(device: str = "cpu") -> dict[str, Any]:
+    """Where the run happened."""
+    import torch
+
+    info: dict[str, Any] = {
+        "device": device,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def write_provenance(
+    run_dir: str | os.PathLike,
+    *,
+    config: dict,
+    seed: int | None,
+    wall_time_s: float,
+    device: str = "cpu",
+    dataset_checksum: str | None = None,
+    extra: dict | None = None,
+) -> None:
+    """Write ``config.resolved.yaml`` and ``provenance.json`` into ``run_dir``.
+
+    ``wall_time_s`` is kept out of every *result* file so those stay bit-identical across
+    reruns; only provenance.json records it.
+    """
+    run_dir = Path(run_dir)
+    write_yaml(run_dir / "config.resolved.yaml", config)
+    prov = {
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "device": device_info(device),
+        "seed": seed,
+        "wall_time_s": round(wall_time_s, 3),
+        "dataset_checksum": dataset_checksum,
+        "command": " ".join(sys.argv),
+    }
+    if extra:
+        prov.update(extra)
+    write_json(run_dir / "provenance.json", prov)

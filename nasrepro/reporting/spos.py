@@ -1,0 +1,146 @@
+"""SPOS Tables 3 and 4 and its two figures, assembled from the pipeline's result files.
+
+Rows are named as in the paper (Guo et al. 2019, Tables 3 and 4); each row aggregates the
+retrain runs of one role (see :mod:`nasrepro.experiments.spos`): MACs and params (mean over the
+runs' archs), top-1 test accuracy mean ± std (n). The published ImageNet numbers are shown in
+``paper_*`` columns for reference only; every other number comes from a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasrepro.config import profile_dir
+from nasrepro.io import read_json
+
+#: published ImageNet numbers: (MACs in M or None, top-1 %), Tables 3 and 4 of the paper
+PAPER_T3 = {
+    "all choice_3": (324, 73.4), "all choice_5": (321, 73.5), "all choice_7": (327, 73.6),
+    "all choice_x": (326, 73.5), "random select": (320, 73.7),
+    "SPS + random search": (323, 73.8), "ours (fully-equipped)": (319, 74.3),
+}
+PAPER_T4 = {
+    "all choice_3": (324, 73.4), "rand sel. channels": (None, 73.1),
+    "choice_3 + channel search": (329, 73.9), "rand sel. blocks + channels": (None, 73.4),
+    "block search": (319, 74.3), "block search + channel search": (328, 74.7),
+}
+
+
+def _search_row_name(sampler: str, searcher: str, main_sampler: str) -> str:
+    if sampler == main_sampler and searcher == "evolution":
+        return "ours (fully-equipped)"
+    if sampler == main_sampler and searcher == "random":
+        return "SPS + random search"
+    prefix = "SPS" if sampler == main_sampler else f"SPS ({sampler})"
+    return f"{prefix} + {searcher}"
+
+
+def table_roles(config: dict) -> dict[int, list[tuple[str, str]]]:
+    """``{3: [(row name, role), ...], 4: [...]}`` in the paper's row order."""
+    sp = config["spos"]
+    main_s, main_q = sp["main_sampler"], sp["main_searcher"]
+    n = sp["n_random"]
+    t3 = [(f"all choice_{c}", f"fixed/all_choice_{c}") for c in ("3", "5", "7", "x")]
+    t3.append((f"random select ({n} times)", "random/block"))
+    order = {"random": 0, "evolution": 1}
+    combos = sorted(((s, q) for s in sp["samplers"] for q in sp["searchers"]),
+                    key=lambda sq: (sq[0] != main_s, order.get(sq[1], 2), sq))
+    t3 += [(_search_row_name(s, q, main_s), f"search/block/{s}/{q}") for s, q in combos]
+    t4 = [
+        ("all choice_3", "fixed/all_choice_3"),
+        (f"rand sel. channels ({n} times)", "random/channel"),
+        ("choice_3 + channel search", f"search/channel/{main_s}/{main_q}"),
+        (f"rand sel. blocks + channels ({n} times)", "random/block_channel"),
+        ("block search", f"search/block/{main_s}/{main_q}"),
+        ("block search + channel search", f"search/block_channel/{main_s}/{main_q}"),
+    ]
+    return {3: t3, 4: t4}
+
+
+def _runs(config: dict, role: str) -> list[dict]:
+    base = profile_dir(config) / "spos" / "retrain" / role
+    n = config["spos"]["n_random"] if role.startswith("random/") else len(config["seeds"])
+    return [read_json(base / f"run{i}" / "metrics.json") for i in range(n)]
+
+
+def build_table(config: dict, number: int) -> pd.DataFrame:
+    """One of the two tables as a DataFrame (numeric columns plus a formatted top-1)."""
+    from nasrepro.reporting.tables import fmt_mean_std, mean_std
+
+    paper = PAPER_T3 if number == 3 else PAPER_T4
+    rows = []
+    for name, role in table_roles(config)[number]:
+        runs = _runs(config, role)
+        mean, std, n = mean_std([r["test_acc"] for r in runs])
+        key = name.split(" (")[0] if "times" in name else name
+        p_macs, p_top1 = paper.get(key, (None, None))
+        rows.append({
+            "row": name,
+            "macs_m": round(float(np.mean([r["macs"] for r in runs])) / 1e6, 3),
+            "params_m": round(float(np.mean([r["params"] for r in runs])) / 1e6, 4),
+            "top1": fmt_mean_std(mean, std, n),
+            "top1_mean": round(mean, 4),
+            "top1_std": round(std, 4),
+            "n": n,
+            "n_archs": len({r["arch_id"] for r in runs}),
+            "paper_macs_m": p_macs,
+            "paper_top1": p_top1,
+        })
+    return pd.DataFrame(rows)
+
+
+def write_tables(config: dict, out_dir: str | Path) -> None:
+    """Write spos_table3/4 as .csv, .md and .tex into ``out_dir``."""
+    from nasrepro.reporting.tables import write_table
+
+    captions = {
+        3: "SPOS Table 3 (block search): retrained top-1 % on the profile's test split.",
+        4: "SPOS Table 4 (channel search): retrained top-1 % on the profile's test split.",
+    }
+    for number in (3, 4):
+        write_table(build_table(config, number), Path(out_dir) / f"spos_table{number}",
+                    caption=captions[number])
+
+
+def write_figures(config: dict, out_dir: str | Path) -> None:
+    """Write spos_search_curve and spos_supernet_vs_standalone (.pdf and .png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasrepro.metrics.ranking import kendall_tau_ci
+    from nasrepro.reporting.figures import plot_scatter_with_tau, plot_search_curves, save_figure
+
+    sp = config["spos"]
+    base = profile_dir(config) / "spos" / "block"
+    curves: dict[str, list[list[tuple[float, float]]]] = {}
+    for sampler in sp["samplers"]:
+        for searcher in sp["searchers"]:
+            label = searcher if sampler == sp["main_sampler"] else f"{searcher} ({sampler})"
+            per_seed = []
+            for seed in config["seeds"]:
+                df = pd.read_csv(base / sampler / f"seed{seed}" / "search" / searcher / "curve.csv")
+                per_seed.append(list(zip(df["n_evaluated"], df["best_fitness"], strict=True)))
+            curves[label] = per_seed
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    plot_search_curves(curves, ax=ax)
+    ax.set_xlabel("evaluated candidates")
+    ax.set_ylabel("best supernet val top-1 (%)")
+    ax.set_title(f"SPOS search on the block supernet ({config['profile']})")
+    save_figure(fig, Path(out_dir) / "spos_search_curve")
+    plt.close(fig)
+
+    inh = pd.read_csv(profile_dir(config) / "spos" / "inherit.csv")
+    tau = kendall_tau_ci(inh["supernet_val_acc"].to_numpy(), inh["standalone_test_acc"].to_numpy(),
+                         seed=0)
+    fig = plot_scatter_with_tau(
+        inh["supernet_val_acc"].to_numpy(), inh["standalone_test_acc"].to_numpy(),
+        labels=[r.split("/")[0] for r in inh["role"]], tau_ci=tau,
+        xlabel="supernet-inherited val top-1 (%)", ylabel="standalone test top-1 (%)",
+    )
+    save_figure(fig, Path(out_dir) / "spos_supernet_vs_standalone")
+    plt.close(fig)

@@ -1,0 +1,35 @@
+"""Single-path supernet training step (SPOS, Guo et al. 2019, Eq. 4-5).
+
+A strategy for the one training loop (:func:`nasrepro.training.train`): each step draws one
+path from a sampler and trains the supernet's weights of that path only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+
+class SinglePathStep:
+    """Train one sampled path per step: ``loss = CE(supernet(x, arch), y)``."""
+
+    def __init__(self, sampler: Any) -> None:
+        self.sampler = sampler
+        self.sampled_macs: list[int] = []
+
+    def __call__(self, model: nn.Module, x: Tensor, y: Tensor, ctx: Any) -> dict[str, float]:
+        arch = self.sampler.sample()
+        logits = model(x, arch)
+        loss = ctx.criterion(logits, y)
+        loss.backward()
+        self.sampled_macs.append(int(self.sampler.space.cost(arch).macs))
+        acc = (logits.argmax(1) == y).float().mean().item()
+        return {"loss": loss.item(), "acc": acc}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sampler": self.sampler.state_dict(), "sampled_macs": list(self.sampled_macs)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sampler.load_state_dict(state["sampler"])
+        self.sampled_macs = list(state["sampled_macs"])
