@@ -32,7 +32,7 @@ tiny: setup
 
 # Copy the default profile's tables and figures (and provenance) into paper/.
 paper: setup
-	$(PY) -m snakemake --cores $(CORES) --config profile=$(PROFILE) paper
+	$(PY) -m snakemake paper --cores $(CORES) --config profile=$(PROFILE)
 
 dry-run: setup
 	@for p in tiny default cifar10 imagenet; do \

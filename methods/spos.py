@@ -50,4 +50,5 @@ def random(space: Any, evaluate: Any, *, constraint: Any, seed: int, settings: d
            progress: bool = False) -> Any:
     """Random search with the same number of evaluated candidates as evolution."""
     return random_search(space, evaluate, constraint=constraint, seed=seed, progress=progress,
-                         n_evals=settings["population"] * settings["generations"])
+                         n_evals=settings["population"] * settings["generations"],
+                         batch_size=settings["population"])

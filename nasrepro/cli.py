@@ -100,30 +100,28 @@ def cmd_search(args: argparse.Namespace) -> None:
                                          args.seed, args.out)
 
 
-def cmd_arch(args: argparse.Namespace) -> None:
-    config = _load_config(args)
-    _paper_module(args.paper).write_role_arch(config, args.role, args.index, args.out,
-                                              args.search_best)
-
-
 def cmd_retrain(args: argparse.Namespace) -> None:
     from nasrepro.experiments.common import retrain_arch
-    from nasrepro.io import read_json
+    from nasrepro.io import write_json
 
     config = _setup(args)
-    spec = read_json(args.arch) if Path(args.arch).exists() else {"arch": parse_arch(args.arch)}
-    if "arch" not in spec:
-        spec = {"arch": spec}
-    seed = args.seed if args.seed is not None else spec.get("seed", config["seeds"][0])
-    if args.paper == "spos":
-        from nasrepro.experiments.spos import supernet_space
-
-        space = supernet_space(config, "block_channel")
-        train_cfg = config["spos"]["retrain"]
+    module = _paper_module(args.paper)
+    out = Path(args.out)
+    if args.role is not None:
+        if args.index is None:
+            raise ArchError("--role needs --index (the run index of that role)")
+        spec = module.role_spec(config, args.role, args.index, args.search_best)
+    elif args.arch is not None:
+        spec = parse_arch(args.arch)
+        spec = spec if isinstance(spec, dict) and "arch" in spec else {"arch": spec}
     else:
-        _paper_module(args.paper)
+        raise ArchError("give the arch with --arch JSON|FILE, or a role with --role and --index")
+    seed = args.seed if args.seed is not None else spec.get("seed", config["seeds"][0])
+    space, train_cfg = module.retrain_setup(config)
+    arch = space.validate(spec["arch"])
+    write_json(out / "arch.json", {**spec, "arch": arch, "seed": seed})
     extra = {k: spec[k] for k in ("role", "index") if k in spec}
-    retrain_arch(config, space, spec["arch"], train_cfg, seed=seed, out_dir=args.out, extra=extra)
+    retrain_arch(config, space, arch, train_cfg, seed=seed, out_dir=out, extra=extra)
 
 
 def cmd_inherit(args: argparse.Namespace) -> None:
@@ -144,13 +142,22 @@ def cmd_report(args: argparse.Namespace) -> None:
         spos_report.write_figures(config, args.out_dir)
 
 
+def cmd_collect(args: argparse.Namespace) -> None:
+    from nasrepro.reporting.collect import collect_paper
+
+    config = _load_config(args)
+    _paper_module(args.paper)
+    collect_paper(config, args.paper, args.out_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nasrepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         g = p.add_mutually_exclusive_group()
-        g.add_argument("--config-file", help="resolved config (results/<profile>/config.resolved.yaml)")
+        g.add_argument("--config-file",
+                       help="resolved config (results/<profile>/config.resolved.yaml)")
         g.add_argument("--profile", help="profile name (config/<profile>.yaml), default 'default'")
         return p
 
@@ -185,22 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_search)
 
-    p = with_config(sub.add_parser("arch", help="write the arch of one retrain run"))
-    p.add_argument("--paper", required=True)
-    p.add_argument("--role", required=True)
-    p.add_argument("--index", type=int, required=True)
-    p.add_argument("--search-best", default=None)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_arch)
-
     p = with_config(sub.add_parser("retrain", help="train an arch's standalone net from scratch"))
     p.add_argument("--paper", required=True)
-    p.add_argument("--arch", required=True, help="arch JSON string or file ({'arch':..,'seed':..})")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--arch", default=None, help="arch JSON string or file ({'arch':..,'seed':..})")
+    p.add_argument("--role", default=None,
+                   help="or: a role of the paper's tables, e.g. fixed/all_choice_3")
+    p.add_argument("--index", type=int, default=None, help="run index of the role")
+    p.add_argument("--search-best", default=None, help="best.json of the search (search roles)")
+    p.add_argument("--seed", type=int, default=None, help="training seed (default: the role's)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_retrain)
 
-    p = with_config(sub.add_parser("inherit", help="supernet-inherited accuracy of retrained archs"))
+    p = with_config(sub.add_parser("inherit",
+                                   help="supernet-inherited accuracy of retrained archs"))
     p.add_argument("--paper", required=True)
     p.add_argument("--block-supernet", required=True)
     p.add_argument("--block-channel-supernet", required=True)
@@ -213,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--paper", required=True)
         p.add_argument("--out-dir", required=True)
         p.set_defaults(func=cmd_report, what=what)
+    p = with_config(sub.add_parser("collect", help="copy a paper's tables/figures/provenance"))
+    p.add_argument("--paper", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_collect)
     return parser
 
 

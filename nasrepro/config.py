@@ -76,9 +76,21 @@ def validate_config(config: dict, source: str = "the config") -> dict:
     return config
 
 
+def _coerce(value: Any) -> Any:
+    """Command-line strings such as ``true``/``null``/``[0, 1]`` become YAML values."""
+    if isinstance(value, dict):
+        return {k: _coerce(v) for k, v in value.items()}
+    if isinstance(value, str) and value.strip()[:1] in "tfnTFN[{":
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
 def load_config(profile: str | None = None, overrides: dict | None = None) -> dict:
     """Load a profile, merge ``overrides`` (e.g. Snakemake's --config), validate, fill defaults."""
-    overrides = dict(overrides or {})
+    overrides = {k: _coerce(v) for k, v in (overrides or {}).items()}
     profile = profile or overrides.get("profile") or "default"
     path = CONFIG_DIR / f"{profile}.yaml"
     if not path.exists():

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nasrepro.errors import UnknownNameError
+from nasrepro.io import stable_hash
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,22 @@ def register_method(name: str, *, paper: str, kind: str, description: str = "") 
     return deco
 
 
-def default_methods_dir() -> Path:
-    """``$NASREPRO_METHODS`` if set, else ``methods/`` beside the package's repository."""
-    env = os.environ.get("NASREPRO_METHODS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "methods"
+def methods_dirs() -> list[Path]:
+    """``methods/`` beside the package, then every folder listed in ``$NASREPRO_METHODS``
+    (``os.pathsep``-separated): where plug-ins are looked for."""
+    dirs = [Path(__file__).resolve().parent.parent / "methods"]
+    env = os.environ.get("NASREPRO_METHODS", "")
+    dirs += [Path(d) for d in env.split(os.pathsep) if d]
+    return dirs
 
 
 def load_plugins(methods_dir: str | os.PathLike | None = None) -> None:
-    """Import every ``*.py`` module in ``methods_dir`` (once), so its methods register."""
-    directory = Path(methods_dir) if methods_dir else default_methods_dir()
+    """Import every ``*.py`` module of the plug-in folders (once), so their methods register."""
+    if methods_dir is None:
+        for directory in methods_dirs():
+            load_plugins(directory)
+        return
+    directory = Path(methods_dir)
     key = str(directory.resolve())
     if key in _LOADED_DIRS or not directory.is_dir():
         return
@@ -72,7 +78,7 @@ def load_plugins(methods_dir: str | os.PathLike | None = None) -> None:
     for path in sorted(directory.glob("*.py")):
         if path.name.startswith("_"):
             continue
-        mod_name = f"nasrepro_methods.{path.stem}"
+        mod_name = f"nasrepro_methods_{stable_hash(key, 8)}_{path.stem}"
         if mod_name in sys.modules:
             continue
         spec = importlib.util.spec_from_file_location(mod_name, path)
@@ -91,7 +97,8 @@ def get_method(paper: str, name: str, kind: str | None = None) -> MethodEntry:
                        if e.paper == paper and (kind is None or e.kind == kind))
         what = f"{kind} " if kind else ""
         raise UnknownNameError(
-            f"unknown {what}method '{name}' for paper '{paper}'; known: {', '.join(known) or 'none'}"
+            f"unknown {what}method '{name}' for paper '{paper}'; "
+            f"known: {', '.join(known) or 'none'}"
             f" (add a module to methods/ that uses @register_method, or fix the config)"
         )
     return entry

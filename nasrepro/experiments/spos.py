@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from nasrepro.errors import ConfigError, UnknownNameError
-from nasrepro.io import read_json, write_json, write_provenance, write_text
+from nasrepro.io import read_json, write_provenance, write_text
 from nasrepro.registry import get_method
 from nasrepro.spaces import SearchSpace, get_space
 
@@ -32,8 +32,6 @@ SUPERNETS: dict[str, dict[str, Any]] = {
     "block_channel": {"search_blocks": True, "search_channels": True},
 }
 FIXED_ARCHS = {"all_choice_3": 0, "all_choice_5": 1, "all_choice_7": 2, "all_choice_x": 3}
-#: ratio of the paper's MACs limit to its all-choice_3 MACs (330M / 324M)
-PAPER_LIMIT_RATIO = 330.0 / 324.0
 
 
 def supernet_space(config: dict, supernet: str) -> SearchSpace:
@@ -54,12 +52,16 @@ def fixed_arch(space: SearchSpace, name: str) -> dict:
 
 
 def macs_limit(config: dict) -> int:
-    """The search's MACs limit: configured, else the paper's ratio times all-choice_3 MACs."""
-    limit = config["spos"]["search"].get("macs_limit")
-    if limit:
-        return int(limit)
+    """The search's MACs limit: ``spos.search.macs_limit`` if set, else the
+    ``spos.search.macs_limit_quantile`` quantile of the MACs of 2000 uniform random block archs
+    (default 0.585: where the paper's 330M limit sits in the official ImageNet space)."""
+    scfg = config["spos"]["search"]
+    if scfg.get("macs_limit"):
+        return int(scfg["macs_limit"])
     space = supernet_space(config, "block")
-    return int(PAPER_LIMIT_RATIO * space.cost(fixed_arch(space, "all_choice_3")).macs)
+    rng = random.Random(0)
+    macs = sorted(space.cost(space.sample(rng)).macs for _ in range(2000))
+    return int(macs[min(len(macs) - 1, int(scfg["macs_limit_quantile"] * len(macs)))])
 
 
 def random_arch(config: dict, supernet: str, index: int) -> dict:
@@ -103,10 +105,10 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
     start = time.time()
     out_dir = Path(out_dir)
     space = supernet_space(config, supernet)
-    data = load_data(config)
-    check_space_matches_data(space, data)
     step = SinglePathStep(_sampler(config, space, sampler, seed))
     cfg = TrainConfig.from_dict(config["spos"]["supernet_train"])
+    data = load_data(config)
+    check_space_matches_data(space, data)
     torch.manual_seed(seed)
     model = space.build_supernet().to(config["device"])
     probe_rng = random.Random(seed)
@@ -154,7 +156,8 @@ def supernet_fitness(config: dict, model: torch.nn.Module, data: Any,
     def evaluate(archs: list[dict]) -> list[float]:
         accs = evaluate_subnets(model, archs, recalib_x=data.train_x, eval_x=data.val_x,
                                 eval_y=data.val_y, recalib_batches=n_recalib,
-                                batch_size=scfg["recalib_batch_size"])
+                                batch_size=scfg["recalib_batch_size"],
+                                eval_batch_size=scfg["eval_batch_size"])
         return [100.0 * a for a in accs]
 
     return evaluate
@@ -170,7 +173,7 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
     start = time.time()
     space = supernet_space(config, supernet)
     entry = get_method("spos", searcher, kind="searcher")
-    data = load_data(config)
+    data = load_data(config)  # after the name checks: unknown names fail first
     model = load_supernet(config, supernet, supernet_dir)
     limit = macs_limit(config)
     result = entry.factory(space, supernet_fitness(config, model, data),
@@ -183,16 +186,21 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
                      extra={"supernet": supernet, "searcher": searcher, "macs_limit": limit})
 
 
-def write_role_arch(config: dict, role: str, index: int, out: str | Path,
-                    search_best: str | Path | None = None) -> None:
-    """Write ``{"arch": ..., "seed": ..., "role": ...}`` for one retrain run."""
+def role_spec(config: dict, role: str, index: int,
+              search_best: str | Path | None = None) -> dict:
+    """``{"arch", "seed", "role", "index"}`` of one retrain run of Tables 3/4."""
     if role.startswith("search/"):
         if search_best is None:
             raise ConfigError(f"role {role} needs --search-best (the search's best.json)")
         arch, seed = read_json(search_best)["arch"], config["seeds"][index]
     else:
         arch, seed = role_arch(config, role, index)
-    write_json(out, {"arch": arch, "seed": seed, "role": role, "index": index})
+    return {"arch": arch, "seed": seed, "role": role, "index": index}
+
+
+def retrain_setup(config: dict) -> tuple[SearchSpace, dict]:
+    """The space that builds any SPOS arch (blocks and channels) and the retrain recipe."""
+    return supernet_space(config, "block_channel"), config["spos"]["retrain"]
 
 
 def inherited_accuracy(config: dict, runs: list[str | Path], supernet_dirs: dict[str, str],

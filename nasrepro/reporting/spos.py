@@ -137,10 +137,12 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     inh = pd.read_csv(profile_dir(config) / "spos" / "inherit.csv")
     tau = kendall_tau_ci(inh["supernet_val_acc"].to_numpy(), inh["standalone_test_acc"].to_numpy(),
                          seed=0)
-    fig = plot_scatter_with_tau(
+    fig, ax = plt.subplots(figsize=(5, 4))
+    plot_scatter_with_tau(
         inh["supernet_val_acc"].to_numpy(), inh["standalone_test_acc"].to_numpy(),
         labels=[r.split("/")[0] for r in inh["role"]], tau_ci=tau,
-        xlabel="supernet-inherited val top-1 (%)", ylabel="standalone test top-1 (%)",
+        xlabel="supernet-inherited val top-1 (%)", ylabel="standalone test top-1 (%)", ax=ax,
     )
+    ax.set_title(f"SPOS: supernet vs standalone ({config['profile']})")
     save_figure(fig, Path(out_dir) / "spos_supernet_vs_standalone")
     plt.close(fig)

@@ -37,3 +37,23 @@ rule spos:
     input:
         SPOS_TABLES,
         SPOS_FIGURES,
+
+
+rule paper_spos:
+    """Copy the SPOS tables, figures and provenance into paper/<profile>/spos (committed for
+    the default profile)."""
+    input:
+        SPOS_TABLES,
+        SPOS_FIGURES,
+    output:
+        directory(f"paper/{config['profile']}/spos"),
+    log:
+        f"{LOGS}/spos/paper.log",
+    shell:
+        "nasrepro collect --config-file {CFG} --paper spos --out-dir {output} 2>&1 | tee {log}"
+
+
+rule paper:
+    """Target: every paper's reference results under paper/<profile>/."""
+    input:
+        rules.paper_spos.output,

@@ -101,47 +101,30 @@ rule spos_search:
         " 2>&1 | tee {log}"
 
 
-def _spos_arch_input(wc):
+def _spos_retrain_input(wc):
+    inputs = {"splits": SPLITS}
     if wc.role.startswith("search/"):
         _, supernet, sampler, searcher = wc.role.split("/")
         seed = SEEDS[int(wc.index)]
-        return {"best": f"{spos_supernet_dir(supernet, sampler, seed)}/search/{searcher}/best.json"}
-    return {}
+        inputs["best"] = f"{spos_supernet_dir(supernet, sampler, seed)}/search/{searcher}/best.json"
+    return inputs
 
 
-def _spos_arch_flag(wc, input):
+def _spos_search_flag(wc, input):
     return f"--search-best {input.best}" if "best" in input.keys() else ""
 
 
-rule spos_arch:
-    """The arch (and training seed) of one retrain run: fixed, random, or a search result."""
-    input:
-        unpack(_spos_arch_input),
-    output:
-        f"{R_SPOS}/retrain/{{role}}/run{{index}}/arch.json",
-    wildcard_constraints:
-        role=r"(fixed|random|search)/[A-Za-z0-9_\-/]+",
-    params:
-        flag=_spos_arch_flag,
-    log:
-        f"{LOGS}/spos/arch/{{role}}_{{index}}.log",
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    shell:
-        "nasrepro arch --config-file {CFG} --paper spos --role {wildcards.role}"
-        " --index {wildcards.index} {params.flag} --out {output} 2>&1 | tee {log}"
-
-
 rule spos_retrain:
-    """Retrain one arch from scratch with its seed (SPOS Sec. 4)."""
+    """Retrain one arch (fixed, random, or a search result) from scratch with its seed
+    (SPOS Sec. 4); writes arch.json, metrics.json, log.csv and provenance."""
     input:
-        arch=f"{R_SPOS}/retrain/{{role}}/run{{index}}/arch.json",
-        splits=SPLITS,
+        unpack(_spos_retrain_input),
     output:
         f"{R_SPOS}/retrain/{{role}}/run{{index}}/metrics.json",
     wildcard_constraints:
         role=r"(fixed|random|search)/[A-Za-z0-9_\-/]+",
+    params:
+        flag=_spos_search_flag,
     log:
         f"{LOGS}/spos/retrain/{{role}}_{{index}}.log",
     benchmark:
@@ -152,7 +135,8 @@ rule spos_retrain:
         runtime=600,
         gpu=GPU,
     shell:
-        "nasrepro retrain --config-file {CFG} --paper spos --arch {input.arch}"
+        "nasrepro retrain --config-file {CFG} --paper spos --role {wildcards.role}"
+        " --index {wildcards.index} {params.flag}"
         " --out {R_SPOS}/retrain/{wildcards.role}/run{wildcards.index} 2>&1 | tee {log}"
 
 

@@ -1,0 +1,62 @@
+"""Collect a profile's tables, figures and provenance into ``paper/<profile>/<paper>/``.
+
+The committed reference results of the default profile live there: the tables (CSV, Markdown,
+LaTeX) and figures (PDF, PNG) exactly as the pipeline wrote them, ``provenance.json`` (the
+resolved config, every run's provenance record, git commits, versions, devices, wall times)
+and ``benchmarks.csv`` (Snakemake's per-job wall times, summed per rule).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from nasrepro.config import profile_dir
+from nasrepro.io import atomic_path, read_json, write_json
+
+
+def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
+    """Copy ``<paper>_*`` tables/figures and summarise provenance into ``out_dir``."""
+    src = profile_dir(config)
+    out_dir = Path(out_dir)
+    for kind in ("tables", "figures"):
+        files = sorted((src / kind).glob(f"{paper}_*"))
+        for f in files:
+            with atomic_path(out_dir / kind / f.name) as tmp:
+                shutil.copyfile(f, tmp)
+    runs = []
+    for prov_file in sorted((src / paper).rglob("provenance.json")):
+        prov = read_json(prov_file)
+        prov["run_dir"] = str(prov_file.parent.relative_to(src))
+        runs.append(prov)
+    data_prov = sorted((src / "data").rglob("provenance.json"))
+    checksums = sorted({r["dataset_checksum"] for r in runs if r.get("dataset_checksum")})
+    write_json(out_dir / "provenance.json", {
+        "profile": config["profile"],
+        "paper": paper,
+        "config": config,
+        "git_commits": sorted({r["git_commit"] for r in runs}),
+        "versions": runs[0]["versions"] if runs else {},
+        "devices": sorted({r["device"]["device"] for r in runs}),
+        "dataset_checksums": checksums,
+        "data": read_json(data_prov[0]) if data_prov else None,
+        "n_runs": len(runs),
+        "sum_run_wall_time_s": round(sum(r["wall_time_s"] for r in runs), 1),
+        "runs": runs,
+    })
+    per_rule: dict[str, list[float]] = defaultdict(list)
+    bench = src / "benchmarks"
+    for tsv in sorted(bench.rglob("*.tsv")):
+        parts = tsv.relative_to(bench).parts
+        if parts[0] not in (paper, "data.tsv"):
+            continue
+        name = "/".join(parts[:-1]) if len(parts) > 1 else tsv.stem
+        per_rule[name].append(float(pd.read_csv(tsv, sep="\t")["s"].iloc[0]))
+    df = pd.DataFrame([{"rule": k, "jobs": len(v), "job_seconds_total": round(sum(v), 1),
+                        "job_seconds_mean": round(sum(v) / len(v), 1)}
+                       for k, v in sorted(per_rule.items())])
+    with atomic_path(out_dir / "benchmarks.csv") as tmp:
+        df.to_csv(tmp, index=False)
