@@ -42,7 +42,7 @@ def main() -> None:
     torch.manual_seed(0)
     print(f"# {args.preset}, batch {args.batch}, {args.threads} threads, median of "
           f"{args.steps} steps")
-    print(f"{'supernet':14s} {'supernet img/s':>15s} {'standalone img/s':>17s} {'ratio':>6s}")
+    print(f"{'supernet':14s} {'supernet img/s':>15s} {'standalone img/s':>17s} {'time ratio':>10s}")
     for name, flags in [("block", {}), ("block_channel", {"search_channels": True})]:
         space = get_space(args.preset, **flags)
         x, y = fake_batch(space.input_shape, args.batch)
@@ -52,7 +52,7 @@ def main() -> None:
         t_super = step_time(supernet, x, y, lambda m, xb, a=arch: m(xb, a), args.steps)
         t_alone = step_time(standalone, x, y, lambda m, xb: m(xb), args.steps)
         print(f"{name:14s} {args.batch / t_super:15.0f} {args.batch / t_alone:17.0f} "
-              f"{t_super / t_alone:6.2f}")
+              f"{t_super / t_alone:10.2f}")
 
 
 if __name__ == "__main__":
