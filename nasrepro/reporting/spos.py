@@ -113,7 +113,12 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     from nasrepro.metrics.ranking import kendall_tau_ci
-    from nasrepro.reporting.figures import plot_scatter_with_tau, plot_search_curves, save_figure
+    from nasrepro.reporting.figures import (
+        plot_scatter_with_tau,
+        plot_search_curves,
+        save_figure,
+        tau_text,
+    )
 
     sp = config["spos"]
     base = profile_dir(config) / "spos" / "block"
@@ -131,6 +136,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     ax.set_xlabel("evaluated candidates")
     ax.set_ylabel("best supernet val top-1 (%)")
     ax.set_title(f"SPOS search on the block supernet ({config['profile']})")
+    fig.tight_layout()
     save_figure(fig, Path(out_dir) / "spos_search_curve")
     plt.close(fig)
 
@@ -143,6 +149,8 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
         labels=[r.split("/")[0] for r in inh["role"]], tau_ci=tau,
         xlabel="supernet-inherited val top-1 (%)", ylabel="standalone test top-1 (%)", ax=ax,
     )
-    ax.set_title(f"SPOS: supernet vs standalone ({config['profile']})")
+    ax.set_title(f"SPOS supernet vs standalone ({config['profile']})\n{tau_text(tau)}",
+                 fontsize="medium")
+    fig.tight_layout()
     save_figure(fig, Path(out_dir) / "spos_supernet_vs_standalone")
     plt.close(fig)
