@@ -4,6 +4,7 @@
 #   snakemake --cores all                          # default profile (Fashion-MNIST)
 #   snakemake --cores 2 --config profile=tiny spos # digits, minutes
 #   snakemake -n --config profile=imagenet         # dry run of the paper-scale DAG
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, workflow.basedir)
+# jobs run `nasrepro ...`: make them import this checkout's package, whatever else is installed
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (workflow.basedir, os.environ.get("PYTHONPATH", "")) if p
+)
 from nasrepro.config import load_config, profile_dir  # noqa: E402
 from nasrepro.errors import NasreproError  # noqa: E402
 from nasrepro.io import write_yaml  # noqa: E402
