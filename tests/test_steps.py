@@ -90,3 +90,10 @@ def test_preset_dataset_mismatch_is_reported(tmp_path: Path, cli) -> None:
     proc = cli("retrain", "--config-file", str(cfg), "--paper", "spos", "--role",
                "fixed/all_choice_3", "--index", "0", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "expects input" in proc.stderr
+
+
+def test_imagenet_profile_data_step_says_what_is_missing(cli) -> None:
+    proc = cli("data", "--profile", "imagenet")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ImageNet" in lines[0] and "dry-run" in lines[0]

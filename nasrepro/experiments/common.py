@@ -29,12 +29,22 @@ def splits_path(config: dict) -> Path:
     return profile_dir(config) / "data" / config["data"]["dataset"] / "splits.json"
 
 
+def _check_supported(dataset: str) -> None:
+    if dataset == "imagenet":
+        raise DataError(
+            "ImageNet folders are not loadable yet (they need a streaming JPEG pipeline, not a "
+            "whole-dataset tensor); the imagenet profile can be dry-run (snakemake -n), run the "
+            "cifar10 or default profile instead"
+        )
+
+
 def make_data_splits(config: dict, out: str | Path) -> dict:
     """Load (fetch) the dataset, check it, make the fixed splits and write them to ``out``."""
     from nasrepro.data import load_dataset, make_splits
 
     start = time.time()
     dcfg = config["data"]
+    _check_supported(dcfg["dataset"])
     ds = load_dataset(dcfg["dataset"], dcfg.get("path"))
     splits = make_splits(ds, seed=dcfg["split_seed"], val_size=dcfg["val_size"],
                          train_size=dcfg.get("train_size"), test_size=dcfg.get("test_size"))
