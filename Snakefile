@@ -2,7 +2,7 @@
 # AttentiveNAS, FBNetV3) on shared implementations and writes every table and figure.
 #
 #   snakemake --cores all                          # default profile (Fashion-MNIST)
-#   snakemake --cores 2 --config profile=tiny spos # digits, minutes
+#   snakemake spos --cores 2 --config profile=tiny # digits, minutes
 #   snakemake -n --config profile=imagenet         # dry run of the paper-scale DAG
 import os
 import sys
