@@ -18,7 +18,7 @@ from typing import Any
 
 from torch import nn
 
-from nasrepro.errors import UnknownNameError
+from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.io import stable_hash
 
 Arch = dict[str, Any]
@@ -48,6 +48,20 @@ class SearchSpace(ABC):
     @property
     def full_name(self) -> str:
         return f"{self.name}/{self.preset}"
+
+    def _fail(self, msg: str) -> ConfigError:
+        """A one-line settings error prefixed with the space's full name."""
+        return ConfigError(f"space {self.full_name}: {msg}")
+
+    def _check_setting_keys(self, settings: dict[str, Any], known: frozenset[str]) -> None:
+        """Unknown or missing preset settings -> one-line :class:`ConfigError`."""
+        unknown = sorted(set(settings) - known)
+        missing = sorted(known - set(settings))
+        if unknown:
+            raise self._fail(f"unknown setting(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted(known))}")
+        if missing:
+            raise self._fail(f"missing setting(s) {', '.join(missing)}; add them to the preset")
 
     # --- encoding -----------------------------------------------------------------------
     @abstractmethod

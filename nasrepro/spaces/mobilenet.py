@@ -55,7 +55,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasrepro.errors import ArchError, ConfigError
+from nasrepro.errors import ArchError
 from nasrepro.metrics.cost import (
     bn_params,
     conv2d_macs,
@@ -203,8 +203,6 @@ class MobileNetSpace(SearchSpace):
         self._block_cache: dict[tuple, tuple[int, int]] = {}
 
     # --- settings -------------------------------------------------------------------------
-    def _fail(self, msg: str) -> ConfigError:
-        return ConfigError(f"space {self.full_name}: {msg}")
 
     def _choices(self, where: str, v: Any, kind: str = "int", positive: bool = True) -> tuple:
         ok = _is_int if kind == "int" else _is_num
@@ -217,13 +215,7 @@ class MobileNetSpace(SearchSpace):
         return tuple(sorted(v))
 
     def _make_config(self, s: dict[str, Any]) -> MobileNetConfig:
-        unknown = sorted(set(s) - _KNOWN_KEYS)
-        missing = sorted(_KNOWN_KEYS - set(s))
-        if unknown:
-            raise self._fail(f"unknown setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(_KNOWN_KEYS))}")
-        if missing:
-            raise self._fail(f"missing setting(s) {', '.join(missing)}; add them to the preset")
+        self._check_setting_keys(s, _KNOWN_KEYS)
         for k in ("input_channels", "num_classes", "head_expand"):
             if not _is_int(s[k]) or s[k] <= 0:
                 raise self._fail(f"setting {k}={s[k]!r} must be a positive int")

@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasrepro.errors import ArchError, ConfigError
+from nasrepro.errors import ArchError
 from nasrepro.metrics.cost import (
     bn_params,
     conv2d_macs,
@@ -169,17 +169,9 @@ class SposSpace(SearchSpace):
         self._build_cost_tables()
 
     # --- settings -------------------------------------------------------------------------
-    def _fail(self, msg: str) -> ConfigError:
-        return ConfigError(f"space {self.full_name}: {msg}")
 
     def _check_settings(self, s: dict[str, Any]) -> None:
-        unknown = sorted(set(s) - _KNOWN_KEYS)
-        missing = sorted(_KNOWN_KEYS - set(s))
-        if unknown:
-            raise self._fail(f"unknown setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(_KNOWN_KEYS))}")
-        if missing:
-            raise self._fail(f"missing setting(s) {', '.join(missing)}; add them to the preset")
+        self._check_setting_keys(s, _KNOWN_KEYS)
         for k in _INT_KEYS:
             if not _is_int(s[k]) or (k != "fixed_block" and s[k] <= 0):
                 raise self._fail(f"setting {k}={s[k]!r} must be a positive int")
