@@ -25,6 +25,7 @@ def spos_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = dict(os.environ, NASREPRO_OFFLINE="1",
                NASREPRO_METHODS=str(REPO / "tests" / "toy_methods"))
     cmd = [sys.executable, "-m", "snakemake", "spos", "--cores", "2", "--quiet", "rules",
+           "--nolock",
            "--configfile", str(REPO / "tests" / "config" / "spos_e2e.yaml"),
            "--config", "profile=tiny", f"results_dir={out}"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
