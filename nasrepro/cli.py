@@ -78,14 +78,27 @@ def _setup(args: argparse.Namespace) -> dict:
     return config
 
 
-def _paper_module(paper: str) -> Any:
+def _import_paper(package: str, paper: str) -> Any:
+    """``nasrepro.<package>.<paper>`` (experiments or reporting) for a known paper."""
+    import importlib
+
+    from nasrepro.config import PAPERS
     from nasrepro.errors import UnknownNameError
 
-    if paper == "spos":
-        from nasrepro.experiments import spos
+    if paper not in PAPERS:
+        raise UnknownNameError(f"unknown paper '{paper}'; known: {', '.join(PAPERS)}")
+    try:
+        return importlib.import_module(f"nasrepro.{package}.{paper}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"nasrepro.{package}.{paper}":
+            raise
+        raise UnknownNameError(f"paper '{paper}' has no nasrepro.{package} module yet; "
+                               f"see the README for the papers that run") from exc
 
-        return spos
-    raise UnknownNameError(f"unknown paper '{paper}'; known: spos")
+
+def _paper_module(paper: str) -> Any:
+    """The experiment steps of a paper (``nasrepro.experiments.<paper>``)."""
+    return _import_paper("experiments", paper)
 
 
 def cmd_train_supernet(args: argparse.Namespace) -> None:
@@ -132,21 +145,21 @@ def cmd_inherit(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     config = _load_config(args)
-    if args.paper != "spos":
-        _paper_module(args.paper)
-    from nasrepro.reporting import spos as spos_report
-
+    report = _import_paper("reporting", args.paper)
     if args.what == "table":
-        spos_report.write_tables(config, args.out_dir)
+        report.write_tables(config, args.out_dir)
     else:
-        spos_report.write_figures(config, args.out_dir)
+        report.write_figures(config, args.out_dir)
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
+    from nasrepro.config import PAPERS
+    from nasrepro.errors import UnknownNameError
     from nasrepro.reporting.collect import collect_paper
 
     config = _load_config(args)
-    _paper_module(args.paper)
+    if args.paper not in PAPERS:
+        raise UnknownNameError(f"unknown paper '{args.paper}'; known: {', '.join(PAPERS)}")
     collect_paper(config, args.paper, args.out_dir)
 
 
@@ -221,6 +234,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", required=True)
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_collect)
+
+    # paper-specific steps: nasrepro.experiments.<paper>.add_commands(sub, with_config)
+    import importlib
+
+    from nasrepro.config import PAPERS
+
+    for paper in PAPERS:
+        try:
+            module = importlib.import_module(f"nasrepro.experiments.{paper}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"nasrepro.experiments.{paper}":
+                raise
+            continue
+        if hasattr(module, "add_commands"):
+            module.add_commands(sub, with_config)
     return parser
 
 

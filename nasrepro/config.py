@@ -13,12 +13,16 @@ from typing import Any
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from nasrepro.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_DIR = REPO_ROOT / "workflow" / "schemas"
+SCHEMA_PATH = SCHEMA_DIR / "config.schema.yaml"
+PAPERS = ("spos", "darts_snas", "attentivenas", "fbnetv3")
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -38,9 +42,28 @@ _Validator = _with_defaults(jsonschema.Draft202012Validator)
 
 
 def load_schema() -> dict:
-    """The config schema as a dict."""
+    """The top-level config schema as a dict (its ``$id`` is the file's URI, so the per-paper
+    schema files it references with relative ``$ref`` resolve as they do in Snakemake)."""
     with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)
+        schema = yaml.safe_load(f)
+    schema["$id"] = SCHEMA_PATH.as_uri()
+    return schema
+
+
+def _retrieve_local(uri: str) -> Resource:
+    """Load a schema file of ``workflow/schemas`` referenced by ``$ref``."""
+    name = uri.rsplit("/", 1)[-1]
+    path = SCHEMA_DIR / name
+    if not uri.startswith("file:") or not path.exists():
+        raise ConfigError(f"schema reference '{uri}' is not a file in {SCHEMA_DIR}; fix the $ref")
+    with open(path) as f:
+        contents = yaml.safe_load(f)
+    # without "$schema", jsonschema keeps our default-filling validator class for this file
+    contents.pop("$schema", None)
+    return Resource.from_contents(contents, default_specification=DRAFT202012)
+
+
+_REGISTRY: Registry = Registry(retrieve=_retrieve_local)  # type: ignore[call-arg]
 
 
 def list_profiles() -> list[str]:
@@ -61,7 +84,7 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 def validate_config(config: dict, source: str = "the config") -> dict:
     """Validate ``config`` in place (filling defaults); raise ConfigError on the first problem."""
-    validator = _Validator(load_schema())
+    validator = _Validator(load_schema(), registry=_REGISTRY)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
