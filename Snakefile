@@ -58,7 +58,9 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
-    """Default target: every enabled paper's tables and figures (config key `papers`)."""
+    """Default target: every enabled paper's tables and figures (config key `papers`), then the
+    claims, the leaderboard and the reproduction report (rule paper)."""
     default_target: True
     input:
         [PAPER_TARGETS[p] for p in ENABLED_PAPERS],
+        rules.paper.input,

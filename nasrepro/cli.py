@@ -163,6 +163,27 @@ def cmd_collect(args: argparse.Namespace) -> None:
     collect_paper(config, args.paper, args.out_dir)
 
 
+def cmd_claims(args: argparse.Namespace) -> None:
+    from nasrepro.reporting.claims import write_claims
+
+    write_claims(_load_config(args), args.claims, args.out_dir)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> None:
+    from nasrepro.reporting.leaderboard import write_leaderboard
+
+    write_leaderboard(_load_config(args), args.out_dir)
+
+
+def cmd_report_md(args: argparse.Namespace) -> None:
+    from nasrepro.config import profile_dir
+    from nasrepro.reporting.report import build_report
+
+    config = _load_config(args)
+    build_report(config, args.out_dir, args.template, args.published,
+                 args.tables_dir or profile_dir(config) / "tables")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nasrepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", required=True)
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_collect)
+    p = with_config(sub.add_parser("claims", help="test every claim of paper/claims.yaml"))
+    p.add_argument("--claims", default="paper/claims.yaml")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_claims)
+    p = with_config(sub.add_parser("leaderboard", help="every searched arch of every paper"))
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_leaderboard)
+    p = with_config(sub.add_parser("report", help="write the reproduction report REPORT.md"))
+    p.add_argument("--out-dir", required=True, help="paper/<profile>")
+    p.add_argument("--template", default="paper/report_template.md")
+    p.add_argument("--published", default="paper/published.yaml")
+    p.add_argument("--tables-dir", default=None, help="default: results/<profile>/tables")
+    p.set_defaults(func=cmd_report_md)
 
     # paper-specific steps: nasrepro.experiments.<paper>.add_commands(sub, with_config)
     import importlib

@@ -8,6 +8,7 @@ reproduce a run (git commit, package versions, device, seed, wall time, dataset 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -156,6 +157,7 @@ def write_provenance(
         "device": device_info(device),
         "seed": seed,
         "wall_time_s": round(wall_time_s, 3),
+        "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "dataset_checksum": dataset_checksum,
         "command": " ".join(sys.argv),
     }

@@ -8,6 +8,7 @@ runs' archs), top-1 test accuracy mean ± std (n). The published ImageNet number
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from nasrepro.config import profile_dir
 from nasrepro.io import read_json
+from nasrepro.reporting.tables import write_csv
 
 #: published ImageNet numbers: (MACs in M or None, top-1 %), Tables 3 and 4 of the paper
 PAPER_T3 = {
@@ -60,10 +62,16 @@ def table_roles(config: dict) -> dict[int, list[tuple[str, str]]]:
     return {3: t3, 4: t4}
 
 
-def _runs(config: dict, role: str) -> list[dict]:
-    base = profile_dir(config) / "spos" / "retrain" / role
+def _run_dirs(config: dict, role: str) -> list[Path]:
+    """Retrain run directories of a role, relative to ``results/<profile>``."""
+    base = Path("spos") / "retrain" / role
     n = config["spos"]["n_random"] if role.startswith("random/") else len(config["seeds"])
-    return [read_json(base / f"run{i}" / "metrics.json") for i in range(n)]
+    return [base / f"run{i}" for i in range(n)]
+
+
+def _runs(config: dict, role: str) -> list[dict]:
+    root = profile_dir(config)
+    return [read_json(root / d / "metrics.json") for d in _run_dirs(config, role)]
 
 
 def build_table(config: dict, number: int) -> pd.DataFrame:
@@ -88,7 +96,83 @@ def build_table(config: dict, number: int) -> pd.DataFrame:
             "n_archs": len({r["arch_id"] for r in runs}),
             "paper_macs_m": p_macs,
             "paper_top1": p_top1,
+            "run_dirs": ";".join(str(d) for d in _run_dirs(config, role)),
         })
+    return pd.DataFrame(rows)
+
+
+def _all_roles(config: dict) -> list[str]:
+    roles = table_roles(config)
+    return list(dict.fromkeys(role for t in (3, 4) for _, role in roles[t]))
+
+
+def build_measurements(config: dict) -> pd.DataFrame:
+    """Tidy per-run numbers for the claims (S1-S4): ``quantity, group, seed, value, run_dir``.
+
+    ``retrain_test_acc`` per retrain run (group = role, seed = its training seed);
+    ``inherit_supernet_acc`` / ``inherit_standalone_acc`` per retrained arch of inherit.csv
+    (group = role, seed = run index), the pairs of claim S4's rank correlation.
+    """
+    root = profile_dir(config)
+    rows = []
+    for role in _all_roles(config):
+        for d in _run_dirs(config, role):
+            m = read_json(root / d / "metrics.json")
+            rows.append({"quantity": "retrain_test_acc", "group": role, "seed": int(m["seed"]),
+                         "value": float(m["test_acc"]), "run_dir": str(d)})
+    inherit = root / "spos" / "inherit.csv"
+    if inherit.exists():
+        for r in pd.read_csv(inherit).itertuples(index=False):
+            run_dir = str(Path("spos") / "retrain" / r.role / f"run{r.index}")
+            for quantity, value in (("inherit_supernet_acc", r.supernet_val_acc),
+                                    ("inherit_standalone_acc", r.standalone_test_acc)):
+                rows.append({"quantity": quantity, "group": r.role, "seed": int(r.index),
+                             "value": float(value), "run_dir": run_dir})
+    return pd.DataFrame(rows, columns=["quantity", "group", "seed", "value", "run_dir"])
+
+
+def _wall_h(run_dir: Path) -> float:
+    prov = run_dir / "provenance.json"
+    return read_json(prov)["wall_time_s"] / 3600.0 if prov.exists() else float("nan")
+
+
+def build_leaderboard(config: dict) -> pd.DataFrame:
+    """One row per searched arch (Table 3/4 search rows): cost, retrained top-1, search cost.
+
+    ``search_cost_h`` = wall hours of the supernet training plus the search job (provenance).
+    """
+    from nasrepro.experiments.spos import supernet_space
+    from nasrepro.reporting.tables import mean_std
+
+    root = profile_dir(config)
+    rows = []
+    for role in _all_roles(config):
+        if not role.startswith("search/"):
+            continue
+        _, supernet, sampler, searcher = role.split("/")
+        space = supernet_space(config, supernet)
+        by_arch: dict[str, list[tuple[Path, dict]]] = {}
+        for d in _run_dirs(config, role):
+            m = read_json(root / d / "metrics.json")
+            by_arch.setdefault(m["arch_id"], []).append((d, m))
+        for arch_id, runs in by_arch.items():
+            m0 = runs[0][1]
+            seeds = [m["seed"] for _, m in runs]
+            cost_h = sum(
+                _wall_h(root / "spos" / supernet / sampler / f"seed{seed}")
+                + _wall_h(root / "spos" / supernet / sampler / f"seed{seed}" / "search" / searcher)
+                for seed in seeds
+            ) / len(seeds)
+            mean, std, n = mean_std(m["test_acc"] for _, m in runs)
+            rows.append({
+                "paper": "spos", "method": f"{searcher} ({supernet} supernet, {sampler})",
+                "space": space.full_name, "arch_id": arch_id,
+                "arch": json.dumps(m0["arch"], separators=(",", ":")),
+                "macs": int(m0["macs"]), "params": int(m0["params"]),
+                "acc_mean": round(mean, 4), "acc_std": round(std, 4), "n": n,
+                "search_cost_h": round(cost_h, 4),
+                "run_dirs": ";".join(str(d) for d, _ in runs),
+            })
     return pd.DataFrame(rows)
 
 
@@ -103,6 +187,8 @@ def write_tables(config: dict, out_dir: str | Path) -> None:
     for number in (3, 4):
         write_table(build_table(config, number), Path(out_dir) / f"spos_table{number}",
                     caption=captions[number])
+    write_csv(build_measurements(config), Path(out_dir) / "spos_measurements.csv")
+    write_csv(build_leaderboard(config), Path(out_dir) / "spos_leaderboard.csv")
 
 
 def write_figures(config: dict, out_dir: str | Path) -> None:

@@ -23,6 +23,10 @@ from nasrepro.io import atomic_path
 #: what a missing value (NaN, None) shows in the Markdown and LaTeX tables
 MISSING = "-"
 
+#: provenance columns (the run directories a row came from, the arch as JSON): written to the
+#: CSV only, since they would make the Markdown and LaTeX tables unreadable
+CSV_ONLY_COLUMNS = ("run_dirs", "run_dir", "arch_json")
+
 
 def mean_std(values: Iterable[float]) -> tuple[float, float, int]:
     """Mean, sample standard deviation (ddof=1) and count of the finite values.
@@ -121,12 +125,15 @@ def render_table(
 ) -> dict[str, str]:
     """The CSV, Markdown and LaTeX text of ``df`` (what :func:`write_table` writes).
 
-    CSV keeps full precision (it is for machines); Markdown and LaTeX show floats with
+    CSV keeps full precision and every column (it is for machines); Markdown and LaTeX drop the
+    provenance columns (:data:`CSV_ONLY_COLUMNS`) and show floats with
     ``float_digits`` decimals; numeric columns are right-aligned. In LaTeX, text (caption
     included) is escaped and ``±`` becomes ``$\\pm$``.
     """
     _check_df(df)
     csv_text = df.to_csv(index=False, lineterminator="\n")
+    df = df[[c for c in df.columns if str(c) not in CSV_ONLY_COLUMNS]]
+    _check_df(df)
     shown = _display(df, float_digits)
     numeric = _numeric_columns(df)
     md = shown.to_markdown(
@@ -175,3 +182,12 @@ def write_table(
         for ext, tmp in tmps.items():
             tmp.write_text(texts[ext], encoding="utf-8")
     return paths
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write one tidy CSV atomically (``\\n`` line ends, no index): byte-identical for identical
+    input. For machine-read outputs (measurements, leaderboards) that need no md/tex twin."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, lineterminator="\n")
+    return path

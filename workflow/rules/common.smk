@@ -5,6 +5,7 @@ SEEDS = config["seeds"]
 LOGS = f"{P}/logs"
 BENCH = f"{P}/benchmarks"
 THREADS = config["threads"]
+PAPER_DIR = f"{config['paper_dir']}/{config['profile']}"  # committed reference results
 
 
 rule data:

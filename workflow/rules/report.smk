@@ -1,9 +1,73 @@
-# Cross-paper outputs. Each paper's rules file (workflow/rules/<paper>.smk) defines its target
-# rule <paper> and a rule paper_<paper> that copies its tables/figures into paper/<profile>/<paper>,
-# and registers that output in PAPER_OUTPUTS.
+# Cross-paper outputs: the claims check, the leaderboard and the reproduction report.
+# Each paper's rules file (workflow/rules/<paper>.smk) defines its target rule <paper>, writes
+# {P}/tables/<paper>_measurements.csv and <paper>_leaderboard.csv in its table step, has a rule
+# paper_<paper> that copies its tables/figures into {PAPER_DIR}/<paper>, and registers
+# PAPER_TARGETS[<paper>] and PAPER_OUTPUTS[<paper>].
+CLAIMS = expand(f"{P}/tables/claims.{{ext}}", ext=["csv", "md", "tex"])
+LEADERBOARD = expand(f"{P}/tables/leaderboard.{{ext}}", ext=["csv", "md", "tex"])
+
+
+rule claims:
+    """Test every claim of paper/claims.yaml on the papers' measurements (verdicts follow the
+    statistics: reproduced / not reproduced / inconclusive / not run)."""
+    input:
+        "paper/claims.yaml",
+        [f"{P}/tables/{p}_measurements.csv" for p in ENABLED_PAPERS],
+    output:
+        report(CLAIMS, category="Claims", caption="../report/claims.rst"),
+    log:
+        f"{LOGS}/claims.log",
+    benchmark:
+        f"{BENCH}/claims.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "nasrepro claims --config-file {CFG} --claims {input[0]} --out-dir {P}/tables"
+        " 2>&1 | tee {log}"
+
+
+rule leaderboard:
+    """Every searched arch of every method, per space: MACs, params, top-1, search cost."""
+    input:
+        [f"{P}/tables/{p}_leaderboard.csv" for p in ENABLED_PAPERS],
+    output:
+        report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
+    log:
+        f"{LOGS}/leaderboard.log",
+    benchmark:
+        f"{BENCH}/leaderboard.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "nasrepro leaderboard --config-file {CFG} --out-dir {P}/tables 2>&1 | tee {log}"
+
+
+rule report:
+    """The reproduction report {PAPER_DIR}/REPORT.md (tables next to the published numbers,
+    figures, claims, leaderboard, profile, hardware, compute)."""
+    input:
+        CLAIMS,
+        LEADERBOARD,
+        [PAPER_OUTPUTS[p] for p in ENABLED_PAPERS],
+        template="paper/report_template.md",
+        published="paper/published.yaml",
+    output:
+        f"{PAPER_DIR}/REPORT.md",
+        expand(f"{PAPER_DIR}/{{name}}.{{ext}}", name=["claims", "leaderboard"],
+               ext=["csv", "md", "tex"]),
+    log:
+        f"{LOGS}/report.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "nasrepro report --config-file {CFG} --out-dir {PAPER_DIR} --template {input.template}"
+        " --published {input.published} --tables-dir {P}/tables 2>&1 | tee {log}"
 
 
 rule paper:
-    """Target: every enabled paper's reference results under paper/<profile>/."""
+    """Target: every enabled paper's reference results and the report under paper/<profile>/."""
     input:
-        [PAPER_OUTPUTS[p] for p in ENABLED_PAPERS],
+        rules.report.output,

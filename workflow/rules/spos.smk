@@ -41,6 +41,7 @@ SPOS_CURVES = [
     for s in SP["samplers"] for q in SP["searchers"] for seed in SEEDS
 ]
 SPOS_TABLES = expand(f"{P}/tables/spos_table{{n}}.{{ext}}", n=[3, 4], ext=["csv", "md", "tex"])
+SPOS_DATA = [f"{P}/tables/spos_measurements.csv", f"{P}/tables/spos_leaderboard.csv"]
 SPOS_FIGURES = expand(f"{P}/figures/spos_{{name}}.{{ext}}",
                       name=["search_curve", "supernet_vs_standalone"], ext=["pdf", "png"])
 
@@ -169,8 +170,10 @@ rule spos_tables:
     """SPOS Table 3 (block search) and Table 4 (channel search): MACs, params, top-1 mean ± std."""
     input:
         SPOS_METRICS,
+        f"{R_SPOS}/inherit.csv",
     output:
         report(SPOS_TABLES, category="SPOS", caption="../report/spos_tables.rst"),
+        SPOS_DATA,
     log:
         f"{LOGS}/spos/tables.log",
     resources:
@@ -200,6 +203,7 @@ rule spos:
     """Target: every SPOS table and figure of the profile."""
     input:
         SPOS_TABLES,
+        SPOS_DATA,
         SPOS_FIGURES,
 
 
@@ -208,9 +212,10 @@ rule paper_spos:
     the default profile)."""
     input:
         SPOS_TABLES,
+        SPOS_DATA,
         SPOS_FIGURES,
     output:
-        directory(f"paper/{config['profile']}/spos"),
+        directory(f"{PAPER_DIR}/spos"),
     log:
         f"{LOGS}/spos/paper.log",
     shell:

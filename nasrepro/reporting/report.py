@@ -1,0 +1,147 @@
+"""The reproduction report: ``paper/<profile>/REPORT.md`` from ``paper/report_template.md``.
+
+Built by the ``report`` rule after every enabled paper's ``paper_<paper>`` rule has copied its
+tables, figures, provenance and benchmarks into ``paper/<profile>/<paper>/``. Per paper it shows
+the reproduced tables next to the published numbers (``paper/published.yaml``), the figures, the
+verdicts of its claims, and the compute it took; at the top the claims table, the cross-paper
+leaderboard, profile, seeds, hardware and wall time. Markdown only (renders on a code-hosting
+site); the LaTeX twins of every table sit beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import shutil
+from pathlib import Path
+from string import Template
+
+import pandas as pd
+import yaml
+
+from nasrepro.io import atomic_path, read_json, write_text
+
+TITLES = {"spos": "SPOS", "darts_snas": "SNAS vs DARTS", "attentivenas": "AttentiveNAS",
+          "fbnetv3": "FBNetV3"}
+#: tables that are data for other steps, not shown in the report
+DATA_TABLES = ("_measurements", "_leaderboard")
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    return df.to_markdown(index=False, disable_numparse=True, missingval="-")
+
+
+def _published(published: dict, paper: str) -> str:
+    entry = published.get(paper)
+    if not entry:
+        return ""
+    out = []
+    for t in entry.get("tables", []):
+        df = pd.DataFrame(t["rows"], columns=entry["columns"]).astype(object)
+        df = df.where(pd.notna(df), None)
+        out.append(f"*Published: {t['caption']}*\n\n{_md_table(df)}")
+    return "\n\n".join(out)
+
+
+def _claims_view(claims: pd.DataFrame) -> pd.DataFrame:
+    def ci(row: pd.Series) -> str:
+        lo, hi = row["ci_low"], row["ci_high"]
+        return "-" if not (math.isfinite(lo) and math.isfinite(hi)) else f"[{lo:.3g}, {hi:.3g}]"
+
+    return pd.DataFrame({
+        "id": claims["id"],
+        "claim": claims["statement"],
+        "effect": [("-" if not math.isfinite(e) else f"{e:+.3g}") for e in claims["effect"]],
+        "95% CI": claims.apply(ci, axis=1) if len(claims) else [],
+        "n": claims["n"],
+        "verdict": [f"**{v}**" for v in claims["verdict"]],
+    })
+
+
+def _compute(paper_dir: Path) -> float:
+    bench = paper_dir / "benchmarks.csv"
+    if not bench.exists():
+        return math.nan
+    df = pd.read_csv(bench)
+    return float(df["job_seconds_total"].sum()) if len(df) else 0.0
+
+
+def _paper_section(paper: str, paper_dir: Path, published: dict, claims: pd.DataFrame) -> str:
+    head = f"## {published.get(paper, {}).get('title', TITLES.get(paper, paper))}"
+    if not paper_dir.exists():
+        return f"{head}\n\nNot run in this profile."
+    parts = [head]
+    secs = _compute(paper_dir)
+    if math.isfinite(secs):
+        parts.append(f"Compute: {secs:,.0f} job-seconds (sum of the Snakemake benchmarks of "
+                     f"its jobs, `{paper}/benchmarks.csv`).")
+    mine = claims[claims["paper"] == paper]
+    if len(mine):
+        parts.append("**Claims**\n\n" + _md_table(_claims_view(mine)))
+    for md in sorted((paper_dir / "tables").glob(f"{paper}_*.md")):
+        if any(md.stem.endswith(s) for s in DATA_TABLES):
+            continue
+        parts.append(f"**Reproduced: `{md.stem}`** ([csv]({paper}/tables/{md.stem}.csv), "
+                     f"[tex]({paper}/tables/{md.stem}.tex))\n\n{md.read_text().strip()}")
+    pub = _published(published, paper)
+    if pub:
+        parts.append(pub)
+    for png in sorted((paper_dir / "figures").glob(f"{paper}_*.png")):
+        parts.append(f"![{png.stem}]({paper}/figures/{png.name})\n\n*{png.stem}* "
+                     f"([pdf]({paper}/figures/{png.stem}.pdf))")
+    return "\n\n".join(parts)
+
+
+def _hardware(prov: list[dict]) -> str:
+    devices = sorted({d for p in prov for d in p.get("devices", [])})
+    versions = next((p["versions"] for p in prov if p.get("versions")), {})
+    torch_v = versions.get("torch", "?")
+    return (f"runs on {', '.join(devices) or '?'} (torch {torch_v}); report built on "
+            f"{platform.machine()} with {os.cpu_count()} CPU cores")
+
+
+def build_report(config: dict, out_dir: str | Path, template: str | Path,
+                 published_file: str | Path, tables_dir: str | Path) -> Path:
+    """Write ``out_dir/REPORT.md`` and copy claims/leaderboard tables beside it.
+
+    Args:
+        config: the resolved profile config.
+        out_dir: ``paper/<profile>`` (holds the per-paper folders of the paper_<paper> rules).
+        template: ``paper/report_template.md`` (``string.Template`` placeholders).
+        published_file: ``paper/published.yaml``.
+        tables_dir: ``results/<profile>/tables`` (claims.* and leaderboard.*).
+    """
+    out_dir, tables_dir = Path(out_dir), Path(tables_dir)
+    for name in ("claims", "leaderboard"):
+        for ext in ("csv", "md", "tex"):
+            src = tables_dir / f"{name}.{ext}"
+            with atomic_path(out_dir / src.name) as tmp:
+                shutil.copyfile(src, tmp)
+    claims = pd.read_csv(tables_dir / "claims.csv")
+    board = pd.read_csv(tables_dir / "leaderboard.csv")
+    published = yaml.safe_load(Path(published_file).read_text()) or {}
+    papers = list(config["papers"])
+    prov = [read_json(out_dir / p / "provenance.json") for p in papers
+            if (out_dir / p / "provenance.json").exists()]
+    secs = {p: _compute(out_dir / p) for p in papers}
+    total = sum(v for v in secs.values() if math.isfinite(v))
+    compute = ", ".join(f"{TITLES[p]} {v:,.0f} s" for p, v in secs.items() if math.isfinite(v))
+    commits = sorted({c for p in prov for c in p.get("git_commits", [])})
+    shown_board = board.drop(columns=[c for c in ("arch_json", "run_dirs") if c in board])
+    text = Template(Path(template).read_text()).substitute(
+        profile=config["profile"],
+        dataset=config["data"]["dataset"],
+        seeds=", ".join(str(s) for s in config["seeds"]),
+        papers=", ".join(TITLES.get(p, p) for p in papers),
+        hardware=_hardware(prov),
+        compute=f"sum of job wall times {total:,.0f} s ({total / 3600:.2f} core-hours): {compute}",
+        commits=", ".join(f"`{c[:12]}`" for c in commits) or "-",
+        claims=_md_table(_claims_view(claims)),
+        leaderboard=_md_table(shown_board) if len(shown_board) else "No searched arch yet.",
+        paper_sections="\n\n".join(
+            _paper_section(p, out_dir / p, published, claims) for p in papers),
+    )
+    path = out_dir / "REPORT.md"
+    write_text(path, text.rstrip() + "\n")
+    return path
