@@ -21,12 +21,11 @@ from nasrepro.samplers.darts_search import (
     SnasStep,
     derived_arch,
     finite_difference_hvp,
-    gumbel_sample,
     resource_penalty,
     snas_cost_table,
     unrolled_arch_grads,
 )
-from nasrepro.samplers.relaxation import ArchParameters, softmax_weights
+from nasrepro.samplers.relaxation import ArchParameters, gumbel_weights, softmax_weights
 from nasrepro.spaces.base import get_space
 from nasrepro.supernets.darts_ops import PRIMITIVES
 from nasrepro.training.config import TrainConfig
@@ -303,20 +302,54 @@ def test_temperature_schedule_endpoints() -> None:
     assert [r["temperature"] for r in rows] == pytest.approx([1.0, 0.515, 0.03])
 
 
-def test_gumbel_sample_is_reproducible_and_normalised() -> None:
+def test_snas_noise_is_torch_gumbel_softmax_and_seeded() -> None:
+    """SnasStep draws Z with F.gumbel_softmax from the global RNG the loop seeds."""
     logits = _arch("snas").logits()
-    a = gumbel_sample(logits, 0.5, torch.Generator().manual_seed(3))
-    b = gumbel_sample(logits, 0.5, torch.Generator().manual_seed(3))
+    torch.manual_seed(3)
+    a = gumbel_weights(logits, 0.5)
+    torch.manual_seed(3)
+    b = {k: F.gumbel_softmax(v, tau=0.5, dim=-1) for k, v in logits.items()}
     for k in a:
         assert torch.equal(a[k], b[k])
         torch.testing.assert_close(a[k].sum(-1), torch.ones(E))
         assert torch.isfinite(a[k]).all()
+    # the step's sample is exactly that of gumbel_weights under the same global seed
+    seen = {}
+
+    class Spy(ToySupernet):
+        def forward(self, x, weights):
+            seen.update({k: v.detach().clone() for k, v in weights.items()})
+            return super().forward(x, weights)
+
+    arch = _arch("snas")
+    step = SnasStep(arch, epochs=1)
+    ctx = SimpleNamespace(criterion=nn.CrossEntropyLoss())
+    data = _toy_data()
+    torch.manual_seed(11)
+    expected = gumbel_weights({k: v.detach() for k, v in arch.logits().items()}, 1.0)
+    torch.manual_seed(11)
+    step(Spy(), data.train_x[:8], data.train_y[:8], ctx)
+    for k in expected:
+        assert torch.equal(seen[k], expected[k])
+
+
+def test_eval_weights() -> None:
+    arch = _arch("snas")
+    snas = SnasStep(arch, epochs=2)
+    snas.temperature = 0.5
+    w = snas.eval_weights()["normal"]
+    torch.testing.assert_close(w, torch.softmax(arch.normal.detach() / 0.5, -1))
+    darts = DartsStep(_arch("darts"))
+    torch.testing.assert_close(darts.eval_weights()["reduce"],
+                               torch.softmax(darts.arch.reduce.detach(), -1))
+    assert (snas.rule, darts.rule) == ("snas", "darts")
 
 
 def test_penalty_gradient_points_away_from_costly_ops() -> None:
     table = snas_cost_table(get_space("darts/tiny"))
     logits = {k: torch.zeros(E, K, requires_grad=True) for k in ("normal", "reduce")}
-    z = gumbel_sample(logits, 1.0, torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    z = gumbel_weights(logits, 1.0)
     resource_penalty(z, table).backward()
     sep5, none = PRIMITIVES.index("sep_conv_5x5"), PRIMITIVES.index("none")
     for k in logits:

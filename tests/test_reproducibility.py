@@ -1,0 +1,131 @@
+"""Reproducibility of the whole DAG (issue 6): the tiny profile run twice from scratch gives
+byte-identical table CSVs; a training job killed mid-run resumes from its checkpoint and ends
+with exactly the uninterrupted result; the claims, leaderboard and report are built."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from tests.conftest import REPO, run_tiny_dag
+
+#: columns measured with a wall clock (search cost from provenance): the only ones allowed to
+#: differ between two identical runs
+WALL_CLOCK_COLUMNS = ("search_cost_h",)
+
+
+def _csv_without_wall_clock(path: Path) -> bytes:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    drop = [c for c in df.columns if c in WALL_CLOCK_COLUMNS]
+    if not drop:
+        return path.read_bytes()
+    buf = io.StringIO()
+    df.drop(columns=drop).to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue().encode()
+
+
+def test_tiny_profile_twice_gives_identical_tables(tiny_dag: tuple[Path, Path],
+                                                   tmp_path: Path) -> None:
+    first, _ = tiny_dag
+    proc = run_tiny_dag(tmp_path / "results", tmp_path / "paper")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    second = tmp_path / "results" / "tiny"
+    names = sorted(p.name for p in (first / "tables").glob("*.csv"))
+    assert names == sorted(p.name for p in (second / "tables").glob("*.csv"))
+    for paper in ("spos", "darts_snas", "attentivenas", "fbnetv3"):
+        assert f"{paper}_measurements.csv" in names
+    assert "claims.csv" in names and "leaderboard.csv" in names
+    differ = [n for n in names if _csv_without_wall_clock(first / "tables" / n)
+              != _csv_without_wall_clock(second / "tables" / n)]
+    assert not differ, f"tables differ between two identical runs: {differ}"
+
+
+def test_claims_leaderboard_and_report(tiny_dag: tuple[Path, Path]) -> None:
+    results, paper = tiny_dag
+    claims = pd.read_csv(results / "tables" / "claims.csv")
+    assert len(claims) == 18
+    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}, \
+        claims.loc[claims["verdict"] == "not run", ["id", "note"]].to_string()
+    assert claims["run_dirs"].str.len().gt(0).all()
+    board = pd.read_csv(results / "tables" / "leaderboard.csv")
+    assert set(board["paper"]) >= {"spos", "darts_snas", "attentivenas", "fbnetv3"}
+    report = (paper / "REPORT.md").read_text()
+    for heading in ("## Claims", "## Leaderboard", "SPOS", "SNAS", "AttentiveNAS", "FBNetV3"):
+        assert heading in report
+    for png in (paper / "spos" / "figures").glob("*.png"):
+        assert f"spos/figures/{png.name}" in report
+    assert (paper / "claims.md").exists() and (paper / "leaderboard.tex").exists()
+
+
+def _pids_of(pattern: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if pattern in cmd and "snakemake" not in cmd and "tee" not in cmd:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_killed_training_job_resumes_to_the_same_result(tiny_dag: tuple[Path, Path],
+                                                        tmp_path: Path) -> None:
+    """SIGKILL the supernet-training job after its first checkpoint, rerun the DAG: it resumes
+    and ends bit-identical to the uninterrupted run of the session's tiny DAG."""
+    reference, _ = tiny_dag
+    rel = Path("spos") / "block" / "uniform" / "seed0"
+    for attempt in range(3):
+        results = tmp_path / f"try{attempt}" / "results"
+        run_dir = results / "tiny" / rel
+        target = str(run_dir / "supernet.pt")
+        env = dict(os.environ, NASREPRO_OFFLINE="1",
+                   NASREPRO_METHODS=str(REPO / "tests" / "toy_methods"))
+        cmd = [sys.executable, "-m", "snakemake", target, "--cores", "1", "--quiet", "rules",
+               "--nolock", "--configfile", str(REPO / "tests" / "config" / "e2e.yaml"),
+               "--config", "profile=tiny", f"results_dir={results}",
+               f"paper_dir={tmp_path / 'paper'}"]
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        deadline = time.time() + 600
+        killed_at_epoch = None
+        while time.time() < deadline and proc.poll() is None:
+            ckpt = run_dir / "checkpoint.pt"
+            if ckpt.exists() and not (run_dir / "supernet.pt").exists():
+                pids = _pids_of(f"--out {run_dir}")
+                if pids:
+                    for pid in pids:
+                        os.kill(pid, signal.SIGKILL)
+                    killed_at_epoch = int(torch.load(ckpt, map_location="cpu",
+                                                     weights_only=False)["epoch"])
+                    break
+            time.sleep(0.02)
+        proc.communicate(timeout=600)
+        if killed_at_epoch is not None:
+            break
+    else:
+        pytest.fail("could not catch the training job between its first checkpoint and its end")
+    assert proc.returncode != 0  # the DAG saw its training job die
+    assert not (run_dir / "supernet.pt").exists() and (run_dir / "checkpoint.pt").exists()
+    rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert not (run_dir / "checkpoint.pt").exists()  # removed once the run completed
+    ref_dir = reference / rel
+    assert (run_dir / "log.csv").read_bytes() == (ref_dir / "log.csv").read_bytes()
+    a = torch.load(run_dir / "supernet.pt", map_location="cpu", weights_only=False)
+    b = torch.load(ref_dir / "supernet.pt", map_location="cpu", weights_only=False)
+    sa, sb = a["state_dict"], b["state_dict"]
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert killed_at_epoch < len(pd.read_csv(ref_dir / "log.csv")) - 1
