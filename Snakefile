@@ -14,8 +14,8 @@ min_version("9.0")
 
 sys.path.insert(0, workflow.basedir)
 # jobs run `nasrepro ...`: make them import this checkout's package, whatever else is installed
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (workflow.basedir, os.environ.get("PYTHONPATH", "")) if p
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (workflow.basedir, os.getenv("PYTHONPATH", "")) if p)
 )
 from nasrepro.config import load_config, profile_dir  # noqa: E402
 from nasrepro.errors import NasreproError  # noqa: E402

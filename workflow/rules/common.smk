@@ -16,8 +16,12 @@ rule data:
         f"{LOGS}/data.log",
     benchmark:
         f"{BENCH}/data.tsv"
+    params:
+        cfg=CFG,
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro data --config-file {CFG} --out {output} 2>&1 | tee {log}"
+        "nasrepro data --config-file {params.cfg} --out {output} 2>&1 | tee {log}"

@@ -11,10 +11,13 @@ rule claims:
     """Test every claim of paper/claims.yaml on the papers' measurements (verdicts follow the
     statistics: reproduced / not reproduced / inconclusive / not run)."""
     input:
-        "paper/claims.yaml",
         [f"{P}/tables/{p}_measurements.csv" for p in ENABLED_PAPERS],
+        claims="paper/claims.yaml",
     output:
         report(CLAIMS, category="Claims", caption="../report/claims.rst"),
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/claims.log",
     benchmark:
@@ -22,9 +25,11 @@ rule claims:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro claims --config-file {CFG} --claims {input[0]} --out-dir {P}/tables"
-        " 2>&1 | tee {log}"
+        "nasrepro claims --config-file {params.cfg} --claims {input.claims}"
+        " --out-dir {params.out} 2>&1 | tee {log}"
 
 
 rule leaderboard:
@@ -33,6 +38,9 @@ rule leaderboard:
         [f"{P}/tables/{p}_leaderboard.csv" for p in ENABLED_PAPERS],
     output:
         report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/leaderboard.log",
     benchmark:
@@ -40,8 +48,10 @@ rule leaderboard:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro leaderboard --config-file {CFG} --out-dir {P}/tables 2>&1 | tee {log}"
+        "nasrepro leaderboard --config-file {params.cfg} --out-dir {params.out} 2>&1 | tee {log}"
 
 
 rule report:
@@ -57,14 +67,21 @@ rule report:
         f"{PAPER_DIR}/REPORT.md",
         expand(f"{PAPER_DIR}/{{name}}.{{ext}}", name=["claims", "leaderboard"],
                ext=["csv", "md", "tex"]),
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+        tables=lambda wc, input: Path(input[0]).parent,
     log:
         f"{LOGS}/report.log",
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro report --config-file {CFG} --out-dir {PAPER_DIR} --template {input.template}"
-        " --published {input.published} --tables-dir {P}/tables 2>&1 | tee {log}"
+        "nasrepro report --config-file {params.cfg} --out-dir {params.out}"
+        " --template {input.template} --published {input.published}"
+        " --tables-dir {params.tables} 2>&1 | tee {log}"
 
 
 rule paper:

@@ -1,49 +1,9 @@
 # SPOS (Guo et al. 2019): supernets -> searches -> retraining -> Tables 3/4 and figures.
-# See nasrepro/experiments/spos.py for the roles of the retrained archs.
-SP = config["spos"]
-R_SPOS = f"{P}/spos"
-MAIN_SAMPLER = SP["main_sampler"]
-MAIN_SEARCHER = SP["main_searcher"]
-GPU = 1 if config["device"].startswith("cuda") else 0
+# See nasrepro/experiments/spos.py for the roles of the retrained archs; the grid and paths are
+# in spos_dag.smk.
 
 
-def spos_search_roles():
-    """search/<supernet>/<sampler>/<searcher> of every retrained search result."""
-    roles = [f"search/block/{s}/{q}" for s in SP["samplers"] for q in SP["searchers"]]
-    for supernet in ("channel", "block_channel"):
-        roles.append(f"search/{supernet}/{MAIN_SAMPLER}/{MAIN_SEARCHER}")
-    return roles
-
-
-def spos_runs():
-    """(role, run index) of every retrain run of Tables 3 and 4."""
-    runs = []
-    for name in ("all_choice_3", "all_choice_5", "all_choice_7", "all_choice_x"):
-        runs += [(f"fixed/{name}", i) for i in range(len(SEEDS))]
-    for supernet in ("block", "channel", "block_channel"):
-        runs += [(f"random/{supernet}", i) for i in range(SP["n_random"])]
-    for role in spos_search_roles():
-        runs += [(role, i) for i in range(len(SEEDS))]
-    return runs
-
-
-def spos_run_dir(role, index):
-    return f"{R_SPOS}/retrain/{role}/run{index}"
-
-
-def spos_supernet_dir(supernet, sampler, seed):
-    return f"{R_SPOS}/{supernet}/{sampler}/seed{seed}"
-
-
-SPOS_METRICS = [f"{spos_run_dir(r, i)}/metrics.json" for r, i in spos_runs()]
-SPOS_CURVES = [
-    f"{spos_supernet_dir('block', s, seed)}/search/{q}/curve.csv"
-    for s in SP["samplers"] for q in SP["searchers"] for seed in SEEDS
-]
-SPOS_TABLES = expand(f"{P}/tables/spos_table{{n}}.{{ext}}", n=[3, 4], ext=["csv", "md", "tex"])
-SPOS_DATA = [f"{P}/tables/spos_measurements.csv", f"{P}/tables/spos_leaderboard.csv"]
-SPOS_FIGURES = expand(f"{P}/figures/spos_{{name}}.{{ext}}",
-                      name=["search_curve", "supernet_vs_standalone"], ext=["pdf", "png"])
+include: "spos_dag.smk"
 
 
 wildcard_constraints:
@@ -61,6 +21,9 @@ rule spos_train_supernet:
     output:
         f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/supernet.pt",
         f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/log.csv",
+    params:
+        cfg=CFG,
+        out=lambda wc: spos_supernet_dir(wc.supernet, wc.sampler, wc.seed),
     log:
         f"{LOGS}/spos/train_supernet/{{supernet}}_{{sampler}}_{{seed}}.log",
     benchmark:
@@ -70,11 +33,12 @@ rule spos_train_supernet:
         mem_mb=4000,
         runtime=600,
         gpu=GPU,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro train-supernet --config-file {CFG} --paper spos --supernet {wildcards.supernet}"
-        " --sampler {wildcards.sampler} --seed {wildcards.seed}"
-        " --out {R_SPOS}/{wildcards.supernet}/{wildcards.sampler}/seed{wildcards.seed}"
-        " 2>&1 | tee {log}"
+        "nasrepro train-supernet --config-file {params.cfg} --paper spos"
+        " --supernet {wildcards.supernet} --sampler {wildcards.sampler} --seed {wildcards.seed}"
+        " --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_search:
@@ -85,6 +49,10 @@ rule spos_search:
         best=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/best.json",
         curve=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/curve.csv",
         archs=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/archs.jsonl",
+    params:
+        cfg=CFG,
+        supernet_dir=lambda wc: spos_supernet_dir(wc.supernet, wc.sampler, wc.seed),
+        out=lambda wc: f"{spos_supernet_dir(wc.supernet, wc.sampler, wc.seed)}/search/{wc.searcher}",
     log:
         f"{LOGS}/spos/search/{{supernet}}_{{sampler}}_{{seed}}_{{searcher}}.log",
     benchmark:
@@ -94,25 +62,12 @@ rule spos_search:
         mem_mb=4000,
         runtime=600,
         gpu=GPU,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro search --config-file {CFG} --paper spos --supernet {wildcards.supernet}"
-        " --supernet-dir {R_SPOS}/{wildcards.supernet}/{wildcards.sampler}/seed{wildcards.seed}"
-        " --searcher {wildcards.searcher} --seed {wildcards.seed}"
-        " --out {R_SPOS}/{wildcards.supernet}/{wildcards.sampler}/seed{wildcards.seed}/search/{wildcards.searcher}"
-        " 2>&1 | tee {log}"
-
-
-def _spos_retrain_input(wc):
-    inputs = {"splits": SPLITS}
-    if wc.role.startswith("search/"):
-        _, supernet, sampler, searcher = wc.role.split("/")
-        seed = SEEDS[int(wc.index)]
-        inputs["best"] = f"{spos_supernet_dir(supernet, sampler, seed)}/search/{searcher}/best.json"
-    return inputs
-
-
-def _spos_search_flag(wc, input):
-    return f"--search-best {input.best}" if "best" in input.keys() else ""
+        "nasrepro search --config-file {params.cfg} --paper spos --supernet {wildcards.supernet}"
+        " --supernet-dir {params.supernet_dir} --searcher {wildcards.searcher}"
+        " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_retrain:
@@ -125,6 +80,8 @@ rule spos_retrain:
     wildcard_constraints:
         role=r"(fixed|random|search)/[A-Za-z0-9_\-/]+",
     params:
+        cfg=CFG,
+        out=lambda wc: spos_run_dir(wc.role, wc.index),
         flag=_spos_search_flag,
     log:
         f"{LOGS}/spos/retrain/{{role}}_{{index}}.log",
@@ -135,10 +92,11 @@ rule spos_retrain:
         mem_mb=4000,
         runtime=600,
         gpu=GPU,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro retrain --config-file {CFG} --paper spos --role {wildcards.role}"
-        " --index {wildcards.index} {params.flag}"
-        " --out {R_SPOS}/retrain/{wildcards.role}/run{wildcards.index} 2>&1 | tee {log}"
+        "nasrepro retrain --config-file {params.cfg} --paper spos --role {wildcards.role}"
+        " --index {wildcards.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_inherit:
@@ -150,6 +108,9 @@ rule spos_inherit:
     output:
         f"{R_SPOS}/inherit.csv",
     params:
+        cfg=CFG,
+        block=lambda wc, input: Path(input.block).parent,
+        block_channel=lambda wc, input: Path(input.block_channel).parent,
         runs=lambda wc, input: " ".join(str(Path(m).parent) for m in input.metrics),
     log:
         f"{LOGS}/spos/inherit.log",
@@ -159,10 +120,11 @@ rule spos_inherit:
     resources:
         mem_mb=4000,
         runtime=120,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro inherit --config-file {CFG} --paper spos"
-        " --block-supernet {R_SPOS}/block/{MAIN_SAMPLER}/seed{SEEDS[0]}"
-        " --block-channel-supernet {R_SPOS}/block_channel/{MAIN_SAMPLER}/seed{SEEDS[0]}"
+        "nasrepro inherit --config-file {params.cfg} --paper spos"
+        " --block-supernet {params.block} --block-channel-supernet {params.block_channel}"
         " --out {output} {params.runs} 2>&1 | tee {log}"
 
 
@@ -174,13 +136,19 @@ rule spos_tables:
     output:
         report(SPOS_TABLES, category="SPOS", caption="../report/spos_tables.rst"),
         SPOS_DATA,
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/tables.log",
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro table --config-file {CFG} --paper spos --out-dir {P}/tables 2>&1 | tee {log}"
+        "nasrepro table --config-file {params.cfg} --paper spos --out-dir {params.out}"
+        " 2>&1 | tee {log}"
 
 
 rule spos_figures:
@@ -190,13 +158,19 @@ rule spos_figures:
         f"{R_SPOS}/inherit.csv",
     output:
         report(SPOS_FIGURES, category="SPOS", caption="../report/spos_figures.rst"),
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/figures.log",
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro figure --config-file {CFG} --paper spos --out-dir {P}/figures 2>&1 | tee {log}"
+        "nasrepro figure --config-file {params.cfg} --paper spos --out-dir {params.out}"
+        " 2>&1 | tee {log}"
 
 
 rule spos:
@@ -216,10 +190,15 @@ rule paper_spos:
         SPOS_FIGURES,
     output:
         directory(f"{PAPER_DIR}/spos"),
+    params:
+        cfg=CFG,
     log:
         f"{LOGS}/spos/paper.log",
+    conda:
+        "../../environment.yml"
     shell:
-        "nasrepro collect --config-file {CFG} --paper spos --out-dir {output} 2>&1 | tee {log}"
+        "nasrepro collect --config-file {params.cfg} --paper spos --out-dir {output}"
+        " 2>&1 | tee {log}"
 
 
 PAPER_OUTPUTS["spos"] = rules.paper_spos.output

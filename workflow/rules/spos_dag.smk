@@ -1,0 +1,59 @@
+# SPOS DAG helpers (no rules; `snakemake --lint` wants rules and functions in separate files):
+# the grid of supernets, searches and retrain runs of Tables 3/4, and their paths.
+SP = config["spos"]
+R_SPOS = f"{P}/spos"
+MAIN_SAMPLER = SP["main_sampler"]
+MAIN_SEARCHER = SP["main_searcher"]
+GPU = 1 if config["device"].startswith("cuda") else 0
+
+
+def spos_search_roles():
+    """search/<supernet>/<sampler>/<searcher> of every retrained search result."""
+    roles = [f"search/block/{s}/{q}" for s in SP["samplers"] for q in SP["searchers"]]
+    for supernet in ("channel", "block_channel"):
+        roles.append(f"search/{supernet}/{MAIN_SAMPLER}/{MAIN_SEARCHER}")
+    return roles
+
+
+def spos_runs():
+    """(role, run index) of every retrain run of Tables 3 and 4."""
+    runs = []
+    for name in ("all_choice_3", "all_choice_5", "all_choice_7", "all_choice_x"):
+        runs += [(f"fixed/{name}", i) for i in range(len(SEEDS))]
+    for supernet in ("block", "channel", "block_channel"):
+        runs += [(f"random/{supernet}", i) for i in range(SP["n_random"])]
+    for role in spos_search_roles():
+        runs += [(role, i) for i in range(len(SEEDS))]
+    return runs
+
+
+def spos_run_dir(role, index):
+    return f"{R_SPOS}/retrain/{role}/run{index}"
+
+
+def spos_supernet_dir(supernet, sampler, seed):
+    return f"{R_SPOS}/{supernet}/{sampler}/seed{seed}"
+
+
+SPOS_METRICS = [f"{spos_run_dir(r, i)}/metrics.json" for r, i in spos_runs()]
+SPOS_CURVES = [
+    f"{spos_supernet_dir('block', s, seed)}/search/{q}/curve.csv"
+    for s in SP["samplers"] for q in SP["searchers"] for seed in SEEDS
+]
+SPOS_TABLES = expand(f"{P}/tables/spos_table{{n}}.{{ext}}", n=[3, 4], ext=["csv", "md", "tex"])
+SPOS_DATA = [f"{P}/tables/spos_measurements.csv", f"{P}/tables/spos_leaderboard.csv"]
+SPOS_FIGURES = expand(f"{P}/figures/spos_{{name}}.{{ext}}",
+                      name=["search_curve", "supernet_vs_standalone"], ext=["pdf", "png"])
+
+
+def _spos_retrain_input(wc):
+    inputs = {"splits": SPLITS}
+    if wc.role.startswith("search/"):
+        _, supernet, sampler, searcher = wc.role.split("/")
+        seed = SEEDS[int(wc.index)]
+        inputs["best"] = f"{spos_supernet_dir(supernet, sampler, seed)}/search/{searcher}/best.json"
+    return inputs
+
+
+def _spos_search_flag(wc, input):
+    return f"--search-best {input.best}" if "best" in input.keys() else ""
