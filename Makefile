@@ -30,7 +30,7 @@ reproduce: setup data
 tiny: setup
 	$(PY) -m snakemake --cores $(CORES) --config profile=tiny
 
-# Copy the default profile's tables and figures (and provenance) into paper/.
+# Tables, figures, provenance, claims verdicts, leaderboard and REPORT.md into paper/<profile>/.
 paper: setup
 	$(PY) -m snakemake paper --cores $(CORES) --config profile=$(PROFILE)
 
@@ -40,6 +40,7 @@ dry-run: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m snakemake --lint
 
 bench: setup
 	$(PY) bench/run_all.py

@@ -1,4 +1,5 @@
-"""`snakemake -n` lists the full SPOS DAG for every profile, even without its data, and bad
+"""`snakemake -n` lists the full DAG (every paper, then claims, leaderboard and report) for every
+profile, even without its data; the SLURM profile dry-runs; `snakemake --lint` is clean; bad
 configs fail before any job with one clear line."""
 
 from __future__ import annotations
@@ -11,10 +12,47 @@ import pytest
 from tests.conftest import REPO
 
 
-def _dry_run(tmp_path, *config: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "spos", "-n", "--cores", "1", "--config",
-           f"results_dir={tmp_path}", *config]
+PAPER_RULES = {
+    "spos": ("spos_train_supernet", "spos_search", "spos_retrain", "spos_inherit",
+             "spos_tables", "spos_figures", "paper_spos"),
+    "darts_snas": ("darts_snas_tables", "darts_snas_figures", "paper_darts_snas"),
+    "attentivenas": ("attentivenas_train_supernet", "attentivenas_tables",
+                     "attentivenas_figures", "paper_attentivenas"),
+    "fbnetv3": ("fbnetv3_tables", "fbnetv3_figures", "paper_fbnetv3"),
+}
+
+
+def _dry_run(tmp_path, *config: str, target: str = "spos", extra: tuple[str, ...] = ()
+             ) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", target, "-n", "--cores", "1", *extra,
+           "--config", f"results_dir={tmp_path}", f"paper_dir={tmp_path / 'paper'}", *config]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("profile", ["tiny", "default", "cifar10", "imagenet"])
+def test_dry_run_lists_every_paper_and_the_report(tmp_path, profile: str) -> None:
+    proc = _dry_run(tmp_path, f"profile={profile}", target="all")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    for paper, rules in PAPER_RULES.items():
+        for rule in rules:
+            assert rule in out, f"{rule} ({paper}) missing from the {profile} DAG"
+    for rule in ("data", "claims", "leaderboard", "report"):
+        assert rule in out, f"{rule} missing from the {profile} DAG"
+
+
+def test_slurm_profile_dry_runs(tmp_path) -> None:
+    proc = _dry_run(tmp_path, "profile=imagenet", target="all",
+                    extra=("--profile", "workflow/profiles/slurm"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "spos_train_supernet" in proc.stdout + proc.stderr
+
+
+def test_snakemake_lint_is_clean() -> None:
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Lints for" not in out, out[-3000:]
 
 
 @pytest.mark.parametrize("profile", ["tiny", "default", "cifar10", "imagenet"])
