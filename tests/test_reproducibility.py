@@ -129,3 +129,20 @@ def test_killed_training_job_resumes_to_the_same_result(tiny_dag: tuple[Path, Pa
     assert sa.keys() == sb.keys()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert killed_at_epoch < len(pd.read_csv(ref_dir / "log.csv")) - 1
+
+
+def test_snakemake_html_report(tiny_dag: tuple[Path, Path], tmp_path: Path) -> None:
+    """`snakemake --report` packs every table and figure, each with its caption."""
+    results, paper = tiny_dag
+    html = tmp_path / "report.html"
+    env = dict(os.environ, NASREPRO_OFFLINE="1",
+               NASREPRO_METHODS=str(REPO / "tests" / "toy_methods"))
+    cmd = [sys.executable, "-m", "snakemake", "--report", str(html), "--nolock",
+           "--configfile", str(REPO / "tests" / "config" / "e2e.yaml"), "--config",
+           "profile=tiny", f"results_dir={results.parent}", f"paper_dir={paper.parent}"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = html.read_text(errors="replace")
+    for name in ("spos_table3", "claims", "leaderboard", "darts_snas", "attentivenas_pareto",
+                 "fbnetv3"):
+        assert name in text, f"{name} missing from the HTML report"
