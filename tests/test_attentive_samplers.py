@@ -352,3 +352,55 @@ def test_state_dict_round_trip_resumes_the_same_choices() -> None:
         b(rec, x, y, ctx_of())
     assert rec.seen == expected
     assert b.state_dict() == a.state_dict()
+
+
+# --------------------------------------------------------------------------- max-subnet
+# regularisation and gradient clipping by value (official train_attentive_nas.py)
+
+
+class RateNet(ScaleNet):
+    """ScaleNet that records the dropout rates in force at each forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rates = (0.0, 0.0)
+        self.seen: list[tuple[float, tuple[float, float]]] = []
+
+    def set_dropout_rate(self, dropout: float, drop_connect: float,
+                         only_last_two_stages: bool = True) -> None:
+        self.rates = (dropout, drop_connect)
+
+    def forward(self, x: torch.Tensor, arch: float) -> torch.Tensor:
+        self.seen.append((arch, self.rates))
+        return super().forward(x, arch)
+
+
+def test_dropout_and_drop_connect_only_on_the_max_subnet() -> None:
+    fake = ScaleSpace([0.5, 1.0, 2.0])
+    model = RateNet()
+    step = SandwichStep(fake, seed=0, n_random=2, max_dropout=0.2, max_drop_connect=0.3)
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    step(model, x, torch.tensor([0, 1, 2, 0, 1, 2]), ctx_of())
+    assert model.seen[0] == (2.0, (0.2, 0.3))  # the max subnet, regularised
+    assert all(rates == (0.0, 0.0) for _, rates in model.seen[1:])
+    assert len(model.seen) == 4 and model.rates == (0.0, 0.0)
+
+
+def test_grad_clip_by_value_after_the_last_backward() -> None:
+    fake = ScaleSpace([0.5, 1.0, 2.0])
+    x = 50 * torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    free, clipped = ScaleNet(), ScaleNet()
+    SandwichStep(fake, seed=0, n_random=1)(free, x, y, ctx_of())
+    SandwichStep(fake, seed=0, n_random=1, grad_clip_value=0.01)(clipped, x, y, ctx_of())
+    assert free.w.grad.abs().max() > 0.01
+    torch.testing.assert_close(clipped.w.grad, free.w.grad.clamp(-0.01, 0.01))
+
+
+def test_supernet_dropout_is_reset_after_the_max_subnet(space) -> None:
+    model = supernet(space)
+    step = SandwichStep(space, seed=0, n_random=1, max_dropout=0.5, max_drop_connect=0.5)
+    x, y = batch()
+    step(model, x, y, ctx_of())
+    assert model.dropout_rate == 0.0
+    assert all(b.drop_connect_rate == 0.0 for b in model.blocks)

@@ -57,7 +57,8 @@ def test_claims_leaderboard_and_report(tiny_dag: tuple[Path, Path]) -> None:
         claims.loc[claims["verdict"] == "not run", ["id", "note"]].to_string()
     assert claims["run_dirs"].str.len().gt(0).all()
     board = pd.read_csv(results / "tables" / "leaderboard.csv")
-    assert set(board["paper"]) >= {"spos", "darts_snas", "attentivenas", "fbnetv3"}
+    # AttentiveNAS retrains no arch (its study compares supernets), so it has no row here
+    assert set(board["paper"]) >= {"spos", "darts_snas", "fbnetv3"}
     report = (paper / "REPORT.md").read_text()
     for heading in ("## Claims", "## Leaderboard", "SPOS", "SNAS", "AttentiveNAS", "FBNetV3"):
         assert heading in report

@@ -571,3 +571,25 @@ def test_extra_params_are_optimised_and_checkpointed(tmp_path):
     train(mlp(), blobs(), cfg(epochs=1), seed=0, run_dir=tmp_path, step=scaled,
           extra_params=[restored], progress=False)
     assert torch.equal(restored, scale)
+
+
+def test_stop_epoch_truncates_on_the_full_schedule(tmp_path):
+    """FBNetV3 early stopping: a run stopped after k epochs equals the first k epochs of the
+    full run (same lr schedule over cfg.epochs), evaluates at its last epoch, and resumes."""
+    data = blobs()
+    c = cfg(epochs=3, ema_decay=0.9, mixup_alpha=0.2)
+    full = train(mlp(), data, c, seed=2, run_dir=None, eval_fn=val_acc(data), progress=False)
+    short_model = mlp()
+    short = train(short_model, data, c, seed=2, run_dir=tmp_path / "r", eval_fn=val_acc(data),
+                  progress=False, stop_epoch=2)
+    assert len(short) == 2 and short == full[:2]
+    assert short[-1]["lr"] > 0.0 and full[-1]["lr"] < short[-1]["lr"]  # schedule not compressed
+    c2 = cfg(epochs=3, eval_every=5, ema_decay=0.9, mixup_alpha=0.2)
+    rows = train(mlp(), data, c2, seed=2, run_dir=None, eval_fn=val_acc(data), progress=False,
+                 stop_epoch=1)
+    assert "val_acc" in rows[-1]  # the stop epoch is always evaluated
+    resumed = train(mlp(seed=7), data, c, seed=2, run_dir=tmp_path / "r",
+                    eval_fn=val_acc(data), progress=False)
+    assert resumed == full
+    with pytest.raises(TrainingError):
+        train(mlp(), data, c, seed=2, run_dir=None, progress=False, stop_epoch=0)

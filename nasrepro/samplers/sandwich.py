@@ -14,8 +14,13 @@ the subnets of 2-3 are trained with the official ``KLLossSoft`` to the soft targ
 (:func:`soft_distill_loss`), or with the criterion when ``distill=False``. Each subnet calls
 ``backward()``: gradients accumulate and the loop makes one optimizer step.
 
-The official code also puts dropout / drop-connect on the max subnet only; that belongs to the
-model's configuration (``MobileNetSupernet.set_dropout_rate``) and is not done here.
+As the official code, dropout (before the classifier) and drop-connect are on for the max
+subnet only (``max_dropout``, ``max_drop_connect``; official 0.2 / 0.2 on the last two stages,
+through the model's ``set_dropout_rate``) and reset to 0 for the other subnets; and after the
+last ``backward()`` the gradients are clipped by value (``grad_clip_value``; official
+``clip_grad_value_(model.parameters(), 1.0)`` right before ``optimizer.step()``). The loop
+makes its optimizer step right after the strategy returns (only its own norm clipping, off in
+this recipe, comes between), so clipping here is the official order.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -73,15 +79,31 @@ class SandwichStep:
         choose: ``choose(model, x, y, ctx) -> list[arch]``, called once per random slot
             (default: ``[space.sample(self.rng)]``). Its ``state_dict``/``load_state_dict``,
             when present, are saved with the step's.
+        max_dropout: dropout probability before the classifier, max subnet only (official 0.2).
+        max_drop_connect: drop-connect rate of the max subnet (official 0.2), applied through
+            ``model.set_dropout_rate`` (models without it must keep both at 0).
+        drop_connect_only_last_two_stages: official ``drop_connect_only_last_two_stages``.
+        grad_clip_value: clip every gradient to ``[-v, v]`` after the last backward
+            (``None``: off; official 1.0).
 
     Attributes:
         sampled_macs: MACs of every trained random subnet (not the max/min ones), in order.
     """
 
     def __init__(self, space: SearchSpace, seed: int, n_random: int = 2, distill: bool = True,
-                 choose: Chooser | None = None) -> None:
+                 choose: Chooser | None = None, max_dropout: float = 0.0,
+                 max_drop_connect: float = 0.0, drop_connect_only_last_two_stages: bool = True,
+                 grad_clip_value: float | None = None) -> None:
         if n_random < 0:
             raise ValueError(f"n_random must be >= 0, got {n_random}")
+        if not (0.0 <= max_dropout < 1.0 and 0.0 <= max_drop_connect < 1.0):
+            raise ValueError("max_dropout and max_drop_connect must be in [0, 1)")
+        if grad_clip_value is not None and grad_clip_value <= 0:
+            raise ValueError(f"grad_clip_value must be > 0 or None, got {grad_clip_value}")
+        self.max_dropout = max_dropout
+        self.max_drop_connect = max_drop_connect
+        self.only_last_two = drop_connect_only_last_two_stages
+        self.grad_clip_value = grad_clip_value
         self.space = space
         self.rng = random.Random(seed)
         self.n_random = n_random
@@ -106,9 +128,16 @@ class SandwichStep:
         Returns:
             ``loss`` and ``acc`` of the max subnet, ``sub_loss``: mean loss of the others.
         """
-        logits, _ = split_logits(model(x, self.max_arch))
-        loss = ctx.criterion(logits, y)
-        loss.backward()
+        regularise = self.max_dropout > 0 or self.max_drop_connect > 0
+        if regularise:
+            model.set_dropout_rate(self.max_dropout, self.max_drop_connect, self.only_last_two)
+        try:
+            logits, _ = split_logits(model(x, self.max_arch))
+            loss = ctx.criterion(logits, y)
+            loss.backward()
+        finally:
+            if regularise:
+                model.set_dropout_rate(0.0, 0.0, self.only_last_two)
         teacher = logits.detach()
         metrics = {"loss": float(loss.detach()), "acc": batch_accuracy(teacher, y)}
 
@@ -123,6 +152,8 @@ class SandwichStep:
             sub.backward()
             sub_losses.append(float(sub.detach()))
         metrics["sub_loss"] = sum(sub_losses) / len(sub_losses)
+        if self.grad_clip_value is not None:
+            torch.nn.utils.clip_grad_value_(model.parameters(), self.grad_clip_value)
         return metrics
 
     def state_dict(self) -> dict[str, Any]:

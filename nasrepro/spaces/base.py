@@ -126,7 +126,7 @@ def register_space(name: str, presets: dict[str, dict[str, Any]]) -> Callable:
 
 def _ensure_builtin_spaces() -> None:
     # importing the modules registers them
-    from nasrepro.spaces import darts, mobilenet, spos  # noqa: F401
+    from nasrepro.spaces import darts, fbnetv3, mobilenet, spos  # noqa: F401
 
 
 def list_spaces() -> dict[str, list[str]]:

@@ -7,7 +7,12 @@ rejection sampling. Written against the :class:`~nasrepro.spaces.base.SearchSpac
 only (``sample`` and ``cost``), so it works for every space:
 
 * :func:`macs_histogram` estimates p(MACs) from ``n`` uniform samples;
-* :func:`sample_in_macs_range` rejection-samples one arch with MACs in ``[low, high)``.
+* :func:`sample_in_macs_range` rejection-samples one arch with MACs in ``[low, high)``;
+* :func:`stratified_archs` draws a seeded set of archs spread over the whole MACs range (a
+  bucket drawn uniformly among the non-empty ones, then an arch inside it): the fixed subnet
+  set on which AttentiveNAS's supernets are compared;
+* :meth:`MacsHistogram.to_dict` / :meth:`MacsHistogram.from_dict` store the prior as JSON (the
+  pipeline builds it once per preset and caches it as a rule output).
 
 The official sampler proposes each gene from its per-bucket marginal (a lookup table of
 pre-sampled archs) and accepts an arch whose rounded FLOPs hit the target; proposing from the
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 
 from nasrepro.spaces.base import Arch, SearchSpace
 
-__all__ = ["MacsHistogram", "macs_histogram", "sample_in_macs_range"]
+__all__ = ["MacsHistogram", "macs_histogram", "sample_in_macs_range", "stratified_archs"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,23 @@ class MacsHistogram:
         """Draw a bucket from ``probs``; returns its ``(low, high)`` edges."""
         i = rng.choices(range(len(self.probs)), weights=self.probs)[0]
         return self.edges[i], self.edges[i + 1]
+
+    def to_dict(self) -> dict:
+        """Plain JSON-safe dict (``edges``, ``probs``, ``counts``, ``n``)."""
+        return {"edges": list(self.edges), "probs": list(self.probs),
+                "counts": list(self.counts), "n": self.n}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MacsHistogram:
+        """Inverse of :meth:`to_dict`; checks the lengths and that the edges increase."""
+        edges = tuple(float(e) for e in d["edges"])
+        probs = tuple(float(p) for p in d["probs"])
+        counts = tuple(int(c) for c in d["counts"])
+        if (len(edges) != len(probs) + 1 or len(counts) != len(probs) or not probs
+                or any(b <= a for a, b in zip(edges, edges[1:], strict=False))):
+            raise ValueError("a MACs histogram needs len(edges) == len(probs) + 1 == "
+                             "len(counts) + 1 and increasing edges")
+        return cls(edges=edges, probs=probs, counts=counts, n=int(d["n"]))
 
 
 def macs_histogram(space: SearchSpace, n: int, seed: int, bucket: float,
@@ -107,3 +129,30 @@ def sample_in_macs_range(space: SearchSpace, rng: random.Random, low: float, hig
             best, best_gap = arch, gap
     assert best is not None
     return best
+
+
+def stratified_archs(space: SearchSpace, prior: MacsHistogram, n: int, seed: int,
+                     max_tries: int = 1000) -> list[Arch]:
+    """``n`` distinct archs spread over the MACs range of ``prior`` (seeded).
+
+    Each arch comes from a bucket drawn uniformly among the prior's non-empty buckets (not
+    weighted by p(MACs), so the cheap and dear ends are covered too), then
+    :func:`sample_in_macs_range` inside it. Duplicates (same ``space.arch_id``) are redrawn,
+    at most ``10 * n`` draws in all.
+    """
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    rng = random.Random(seed)
+    buckets = [i for i, c in enumerate(prior.counts) if c > 0]
+    out: list[Arch] = []
+    seen: set[str] = set()
+    for _ in range(10 * n):
+        if len(out) == n:
+            break
+        i = rng.choice(buckets)
+        arch = sample_in_macs_range(space, rng, prior.edges[i], prior.edges[i + 1], max_tries)
+        aid = space.arch_id(arch)
+        if aid not in seen:
+            seen.add(aid)
+            out.append(space.validate(arch))
+    return out

@@ -29,6 +29,9 @@ Presets:
   (mb6/mb7: 6), first conv stride 2 and stage strides 1, 2, 2, 2, 1, 1, 1 (maps at 28 px:
   14, 7, 4, 2). 0.75-5.5 M MACs (median ~2.1 M); training a typical subnet (batch 128,
   2 threads, channels-last) runs at ~1900 img/s, the min/max subnet at ~3600/~900 img/s.
+* ``cifar10``: CIFAR-10 (3 x 32 x 32, 10 classes) on a GPU: the official stage widths,
+  depths, kernels and expand ratios, resolution {24, 28, 32}, first conv stride 1 and mb2 stride
+  1 (maps at 32 px: 32, 32, 16, 8, 8, 4, 4), last conv {1792, 1984}.
 * ``tiny``: scikit-learn digits (1 x 8 x 8, 10 classes): resolution {6, 8}, first conv
   stride 1, widths 8-40, depths {1, 2}, expand {2, 3}, head expand 3, last conv {64, 96};
   0.17-0.8 M MACs; the test suite trains on it.
@@ -106,6 +109,29 @@ PRESETS: dict[str, dict[str, Any]] = {
         "head_expand": 6,
         "act": "swish",
         "dropout": 0.0,  # probability before the classifier of standalone nets
+        "bn_momentum": 0.1,
+        "bn_eps": 1e-5,
+        "resize_mode": "bicubic",
+        "channels_last": False,
+    },
+    "cifar10": {
+        "input_channels": 3,
+        "num_classes": 10,
+        "resolutions": [24, 28, 32],  # pixels
+        "first_conv": {"c": [16, 24], "s": 1},
+        "stages": [
+            _stage([16, 24], [1, 2], [3, 5], [1], 1, False),
+            _stage([24, 32], [3, 4, 5], [3, 5], [4, 5, 6], 1, False),
+            _stage([32, 40], [3, 4, 5, 6], [3, 5], [4, 5, 6], 2, True),
+            _stage([64, 72], [3, 4, 5, 6], [3, 5], [4, 5, 6], 2, False),
+            _stage([112, 120, 128], [3, 4, 5, 6, 7, 8], [3, 5], [4, 5, 6], 1, True),
+            _stage([192, 200, 208, 216], [3, 4, 5, 6, 7, 8], [3, 5], [6], 2, True),
+            _stage([216, 224], [1, 2], [3, 5], [6], 1, True),
+        ],
+        "last_conv": {"c": [1792, 1984]},
+        "head_expand": 6,
+        "act": "swish",
+        "dropout": 0.0,
         "bn_momentum": 0.1,
         "bn_eps": 1e-5,
         "resize_mode": "bicubic",

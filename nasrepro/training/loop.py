@@ -313,6 +313,7 @@ def train(
     extra_config: dict[str, Any] | None = None,
     progress: bool = True,
     desc: str = "train",
+    stop_epoch: int | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` on ``data.train_x/train_y`` with ``cfg``, resuming from ``run_dir``.
 
@@ -334,6 +335,10 @@ def train(
             different values is refused like a changed ``cfg``.
         progress: show a tqdm bar on stderr.
         desc: the bar's label.
+        stop_epoch: stop after this many epochs (1-based count) although the schedules (lr,
+            drop path) run over ``cfg.epochs``: FBNetV3's early stopping of a candidate's
+            training (PAPERS.md section 4). ``None``: train all ``cfg.epochs``. Not part of the
+            checkpoint identity, so a truncated run can later be resumed to the full length.
 
     Returns:
         The log rows, one per epoch: ``epoch`` (1-based), ``lr`` (of the epoch's last
@@ -359,6 +364,10 @@ def train(
         raise TrainingError("the training split is empty; check the dataset and its split sizes")
     spe = steps_per_epoch_of(n_train, cfg)
     total = cfg.epochs * spe
+    if stop_epoch is not None and stop_epoch < 1:
+        raise TrainingError(f"stop_epoch must be >= 1 (got {stop_epoch}); pass None to train "
+                            "every epoch")
+    end_epoch = cfg.epochs if stop_epoch is None else min(cfg.epochs, int(stop_epoch))
 
     if hasattr(step, "parameters_to_optimize"):
         params = list(step.parameters_to_optimize(model))
@@ -401,11 +410,12 @@ def train(
         start_epoch = int(ck["epoch"]) + 1
         write_log_csv(run_dir / LOG_NAME, rows)  # in case the kill came between the two writes
 
-    bar = tqdm(total=total, initial=start_epoch * spe, desc=desc, disable=not progress,
+    bar = tqdm(total=end_epoch * spe, initial=min(start_epoch, end_epoch) * spe, desc=desc,
+               disable=not progress,
                mininterval=1.0, file=sys.stderr, dynamic_ncols=True, leave=False)
     try:
         optimizer.zero_grad(set_to_none=True)
-        for epoch in range(start_epoch, cfg.epochs):
+        for epoch in range(start_epoch, end_epoch):
             model.train()
             if cfg.drop_path > 0:
                 _set_drop_path(model, drop_path_at(epoch, cfg))
@@ -461,7 +471,7 @@ def train(
             for k, v in sums.items():
                 row[f"train_{k}"] = v / n_steps
             if eval_fn is not None and ((epoch + 1) % cfg.eval_every == 0
-                                        or epoch + 1 == cfg.epochs):
+                                        or epoch + 1 == end_epoch):
                 row.update(eval_fn(ema.module if ema is not None else model))
             if hasattr(step, "on_epoch_end"):
                 row.update(step.on_epoch_end(epoch, ctx) or {})

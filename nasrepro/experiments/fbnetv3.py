@@ -1,0 +1,481 @@
+"""FBNetV3 experiments (Dai et al. 2021; PAPERS.md section 4): the steps the ``fbnetv3`` rules run.
+
+Steps (CLI subcommands added by :func:`add_commands`):
+
+* ``fbnetv3-pretrain``: pretrain the predictor's encoder + proxy head on random archs (free
+  MACs/params labels); writes ``proxy.pt`` and ``proxy.json`` (held-out MACs correlation).
+* ``fbnetv3-search --budget A|B --mode joint|arch_only|autotrain``: Sobol pool under the
+  budget's MACs limit, coarse stage (iteration 0 fully trained with per-epoch val accuracy,
+  early-stopping epoch, predictor refits, predictor-picked batches), fine stage (predictor-scored
+  evolution with patience), final pick (the fine stage's ``verify_top`` best predicted
+  candidates are trained like later coarse candidates; the best measured of them and of the
+  coarse stage is the search result). ``arch_only`` keeps the default recipe; ``autotrain``
+  keeps the arch fixed (recipe-only search, FBNetV3's AutoTrain).
+* ``fbnetv3-predictor``: predictor quality on held-out measured candidates (those of the joint
+  searches), for every registered predictor method in ``fbnetv3.predictor_methods`` (FBNetV3
+  predictor with / without proxy pretraining, random forest) and every predictor seed.
+* ``fbnetv3-retrain --role ... [--index i]``: retrain an arch from scratch with a recipe on the
+  full train split (``nasrepro.experiments.common.retrain_arch``, the shared loop), seed
+  ``seeds[i]`` into ``<out>/run<i>`` (every seed of the profile when ``--index`` is left out:
+  one job per role keeps the process start-up cost low on CPU profiles). Roles:
+  ``swap/A_recipeA`` ... (recipe swap), ``autotrain/default`` and ``autotrain/autotrain``,
+  ``search/arch_only``.
+
+Search training uses the first ``search_train_size`` training images (``null``: all) and the
+validation split; retraining reports the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nasrepro.errors import ConfigError, UnknownNameError
+from nasrepro.io import atomic_path, read_json, write_json, write_jsonl, write_provenance
+from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
+from nasrepro.spaces.base import get_space
+from nasrepro.spaces.recipe import JointSpace, RecipeSpace
+
+MODES = ("joint", "arch_only", "autotrain")
+BUDGETS = ("A", "B")
+#: recipe-swap roles: (arch budget, recipe budget)
+SWAP_ROLES = {"A_recipeA": ("A", "A"), "A_recipeB": ("A", "B"), "B_recipeB": ("B", "B"),
+              "B_recipeA": ("B", "A")}
+
+
+# --- spaces ---------------------------------------------------------------------------------
+def arch_space(config: dict) -> Any:
+    """The profile's ``fbnetv3`` arch space."""
+    space = get_space(config["fbnetv3"]["preset"])
+    if not isinstance(space, _fbnetv3_space.FBNetV3Space):
+        raise ConfigError(f"fbnetv3.preset {config['fbnetv3']['preset']!r} is not an fbnetv3 "
+                          f"preset; use fbnetv3/tiny, fbnetv3/small or fbnetv3/imagenet")
+    return space
+
+
+def recipe_space(config: dict) -> RecipeSpace:
+    """The profile's recipe space (ranges, per-optimizer lr scale, EMA decay, fixed keys)."""
+    fb = config["fbnetv3"]
+    return RecipeSpace(fb["recipe_space"], lr_scale=fb["lr_scale"], ema_decay=fb["ema_decay"],
+                       base_train=fb["base_train"])
+
+
+def default_recipe(config: dict) -> dict:
+    """The default recipe (AutoTrain's and the arch-only search's baseline)."""
+    return recipe_space(config).validate(config["fbnetv3"]["default_recipe"])
+
+
+def macs_limit(config: dict, budget: str) -> int:
+    """MACs limit of budget ``A`` or ``B``: a value <= 1 is a quantile of 2000 random archs'
+    MACs, a larger one an absolute MACs count."""
+    if budget not in BUDGETS:
+        raise UnknownNameError(f"unknown fbnetv3 budget {budget!r}; use A or B")
+    value = float(config["fbnetv3"]["budgets"][budget])
+    if value > 1:
+        return int(value)
+    space = arch_space(config)
+    rng = random.Random(0)
+    macs = sorted(space.cost(space.sample(rng)).macs for _ in range(2000))
+    return int(macs[min(len(macs) - 1, int(value * len(macs)))])
+
+
+def autotrain_arch(config: dict) -> dict:
+    """AutoTrain's fixed arch: ``fbnetv3.autotrain_arch`` or the first seeded random arch
+    under budget A."""
+    space = arch_space(config)
+    given = config["fbnetv3"].get("autotrain_arch")
+    if given:
+        return space.validate(given)
+    limit = macs_limit(config, "A")
+    rng = random.Random("autotrain")
+    for _ in range(100_000):
+        a = space.sample(rng)
+        if space.cost(a).macs <= limit:
+            return a
+    raise ConfigError("no arch under budget A for AutoTrain; raise fbnetv3.budgets.A")
+
+
+def joint_space(config: dict, mode: str = "joint") -> JointSpace:
+    """The candidate space of a search mode."""
+    if mode not in MODES:
+        raise UnknownNameError(f"unknown fbnetv3 search mode {mode!r}; use {', '.join(MODES)}")
+    kw: dict[str, Any] = {}
+    if mode == "arch_only":
+        kw["fixed_recipe"] = default_recipe(config)
+    elif mode == "autotrain":
+        kw["fixed_arch"] = autotrain_arch(config)
+    return JointSpace(arch_space(config), recipe_space(config), **kw)
+
+
+# --- training candidates --------------------------------------------------------------------
+def search_data(config: dict) -> Any:
+    """The data bundle, train split cut to ``fbnetv3.search_train_size`` images."""
+    from nasrepro.experiments.common import check_space_matches_data, load_data
+
+    data = load_data(config)
+    check_space_matches_data(arch_space(config), data)
+    n = config["fbnetv3"].get("search_train_size")
+    if n:
+        data = dataclasses.replace(data, train_x=data.train_x[:n], train_y=data.train_y[:n])
+    return data
+
+
+def train_candidate(space: JointSpace, cand: dict, data: Any, *, seed: int,
+                    stop_epoch: int | None = None, device: str = "cpu") -> list[float]:
+    """Train one candidate with its recipe (shared loop); val top-1 (%) after every epoch."""
+    from nasrepro.evaluation import accuracy
+    from nasrepro.training import TrainConfig, train
+
+    c = space.validate(cand)
+    cfg = TrainConfig.from_dict(space.recipes.train_config(c["recipe"]))
+    torch.manual_seed(seed)
+    model = space.arch_space.build(c["arch"], dropout=space.recipes.dropout(c["recipe"]))
+    model = model.to(device)
+
+    def eval_fn(m: torch.nn.Module) -> dict[str, float]:
+        return {"val_acc": 100.0 * accuracy(m, data.val_x, data.val_y)}
+
+    rows = train(model, data, cfg, seed=seed, run_dir=None, eval_fn=eval_fn, progress=False,
+                 stop_epoch=stop_epoch)
+    return [float(r["val_acc"]) for r in rows]
+
+
+# --- proxy pretraining -----------------------------------------------------------------------
+def pretrain(config: dict, out_dir: str | Path) -> dict:
+    """Pretrain encoder + proxy head; write proxy.pt and proxy.json (held-out MACs tau)."""
+    from nasrepro.metrics.ranking import kendall_tau
+    from nasrepro.predictors.fbnetv3 import (
+        PredictorConfig,
+        new_predictor,
+        pretrain_proxy,
+        proxy_targets,
+    )
+
+    start = time.time()
+    out_dir = Path(out_dir)
+    fb = config["fbnetv3"]
+    space = joint_space(config)
+    pcfg = PredictorConfig.from_dict(fb["predictor"])
+    seed = int(fb["proxy_seed"])
+    model = new_predictor(space, pcfg, seed=seed)
+    info = pretrain_proxy(model, space, pcfg, seed=seed)
+    rng = random.Random(f"proxy-heldout-{seed}")
+    held = [space.arch_space.sample(rng) for _ in range(300)]
+    x = torch.tensor([space.encode_arch(a) for a in held], dtype=torch.float32)
+    pred = model.predict_proxy(x).numpy()
+    true = proxy_targets(space.arch_space, held).numpy()
+    summary = {
+        "n_archs": info["n_archs"], "epochs": pcfg.proxy_epochs,
+        "final_loss": info["losses"][-1] if info["losses"] else None,
+        "heldout_macs_tau": kendall_tau(pred[:, 0], true[:, 0]),
+        "heldout_params_tau": kendall_tau(pred[:, 1], true[:, 1]),
+        "arch_dim": space.arch_encoding_size, "recipe_dim": space.recipes.encoding_size,
+    }
+    with atomic_path(out_dir / "proxy.pt") as tmp:
+        torch.save({"state_dict": model.state_dict(), "summary": summary}, tmp)
+    write_json(out_dir / "proxy.json", summary)
+    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
+                     device="cpu", extra={"step": "fbnetv3-pretrain"})
+    return summary
+
+
+def load_proxy(config: dict, path: str | Path) -> Any:
+    """The pretrained predictor of ``proxy.pt``."""
+    from nasrepro.predictors.fbnetv3 import PredictorConfig, new_predictor
+
+    pcfg = PredictorConfig.from_dict(config["fbnetv3"]["predictor"])
+    model = new_predictor(joint_space(config), pcfg, seed=0)
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    model.load_state_dict(state["state_dict"])
+    return model
+
+
+# --- search ---------------------------------------------------------------------------------
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: int,
+               out_dir: str | Path) -> dict:
+    """Coarse + fine FBNetV3 search of one budget and mode; writes into ``out_dir``:
+    ``candidates.jsonl``, ``early_stop.csv``, ``coarse.csv``, ``fine/{archs.jsonl,curve.csv,
+    best.json}``, ``best.json`` (``{"arch", "recipe", "predicted", ...}``), ``summary.json``."""
+    from nasrepro.predictors.fbnetv3 import PredictorConfig, train_predictor
+    from nasrepro.search import write_search_outputs
+    from nasrepro.search.fbnetv3_coarse import coarse_search, fine_search, sobol_pool
+
+    start = time.time()
+    out_dir = Path(out_dir)
+    fb = config["fbnetv3"]
+    space = joint_space(config, mode)
+    limit = macs_limit(config, budget)
+
+    def constraint(c: dict) -> bool:
+        return space.cost(c).macs <= limit
+
+    pool = sobol_pool(space, fb["pool_size"], seed=seed, constraint=constraint)
+    data = search_data(config)
+    pcfg = PredictorConfig.from_dict(fb["predictor"])
+    pretrained = load_proxy(config, proxy) if fb["proxy_pretraining"] else None
+    n_trained_epochs = [0]
+
+    def train_fn(cands: list[dict], stop_epoch: int | None) -> list[list[float]]:
+        curves = []
+        for i, c in enumerate(cands):
+            curve = train_candidate(space, c, data, seed=seed * 1000 + i, stop_epoch=stop_epoch,
+                                    device=config["device"])
+            n_trained_epochs[0] += len(curve)
+            curves.append(curve)
+        return curves
+
+    def fit_fn(cands: list[dict], scores: list[float], it: int) -> Any:
+        model = train_predictor(space, cands, scores, pcfg, seed=seed * 100 + it,
+                                pretrained=pretrained)
+        return lambda cs: model.score(space, cs)
+
+    co = fb["coarse"]
+    coarse = coarse_search(space, pool, train_fn, fit_fn, batch_size=co["batch_size"],
+                           iterations=co["iterations"], threshold=co["threshold"],
+                           explore=co["explore"], seed=seed, corr_method=co["corr"])
+    coarse_s = time.time() - start
+    fi = fb["fine"]
+    top = sorted(coarse.entries, key=lambda e: -e["score"])[:fi["n_start"]]
+    fine = fine_search(space, coarse.score_fn, start=[e["candidate"] for e in top],
+                       constraint=constraint, population=fi["population"],
+                       max_generations=fi["max_generations"], patience=fi["patience"],
+                       topk=fi["topk"], n_crossover=fi["n_crossover"],
+                       n_mutation=fi["n_mutation"], mutation_prob=fi["mutation_prob"], seed=seed)
+    write_search_outputs(fine, out_dir / "fine")
+    # final pick: the fine stage's top predicted candidates are trained like later coarse
+    # candidates (early-stopped); the best measured of them and of the coarse stage wins
+    trained_ids = {space.arch_id(e["candidate"]) for e in coarse.entries}
+    finalists = []
+    for e in sorted(fine.evaluated, key=lambda x: -x["fitness"]):
+        if len(finalists) >= fi["verify_top"]:
+            break
+        if e["arch_id"] not in trained_ids:
+            finalists.append(e)
+    verified = []
+    if finalists:
+        curves = train_fn([e["arch"] for e in finalists], coarse.stop_epoch)
+        for e, cv in zip(finalists, curves, strict=True):
+            verified.append({"candidate": e["arch"], "predicted": e["fitness"],
+                             "measured": cv[min(coarse.stop_epoch, len(cv)) - 1],
+                             "source": "fine"})
+    best_coarse = max(coarse.entries, key=lambda e: e["score"])
+    verified.append({"candidate": best_coarse["candidate"],
+                     "predicted": float(coarse.score_fn([best_coarse["candidate"]])[0]),
+                     "measured": best_coarse["score"], "source": "coarse"})
+    final = max(verified, key=lambda v: v["measured"])
+    best_cand = final["candidate"]
+    cost = space.cost(best_cand)
+    best = {"arch": best_cand["arch"], "recipe": best_cand["recipe"],
+            "predicted": final["predicted"], "measured": final["measured"],
+            "source": final["source"], "budget": budget, "mode": mode,
+            "macs_limit": limit, "macs": cost.macs, "params": cost.params,
+            "arch_id": space.arch_space.arch_id(best_cand["arch"])}
+    write_jsonl(out_dir / "finalists.jsonl", verified)
+    rows = []
+    for e in coarse.entries:
+        c = e["candidate"]
+        rows.append({**e, "arch_id": space.arch_id(c), "macs": space.cost(c).macs})
+    write_jsonl(out_dir / "candidates.jsonl", rows)
+    th = co["threshold"]
+    _write_csv(out_dir / "early_stop.csv", [
+        {"epoch": i + 1, "corr": round(c, 6), "threshold": th,
+         "chosen": int(i + 1 == coarse.stop_epoch)} for i, c in enumerate(coarse.corrs)])
+    fine_best = max(float(x["fitness"]) for x in fine.evaluated)
+    its = [dict(r, stage="coarse") for r in coarse.iterations]
+    gens: dict[int, float] = {}
+    for x in fine.evaluated:
+        gens[x["generation"]] = max(gens.get(x["generation"], -np.inf), x["fitness"])
+    run_best = -np.inf
+    for g in sorted(gens):
+        run_best = max(run_best, gens[g])
+        its.append({"iteration": len(coarse.iterations) + g, "n_trained": its[-1]["n_trained"],
+                    "best_measured": its[-1]["best_measured"], "best_predicted": run_best,
+                    "stage": "fine"})
+    _write_csv(out_dir / "coarse.csv", its)
+    summary = {
+        "budget": budget, "mode": mode, "seed": seed, "macs_limit": limit,
+        "pool_size": len(pool), "stop_epoch": coarse.stop_epoch,
+        "full_epochs": coarse.full_epochs,
+        "early_stop_fraction": coarse.stop_epoch / coarse.full_epochs,
+        "corr_at_stop": coarse.corrs[coarse.stop_epoch - 1], "threshold": th,
+        "n_trained": len(coarse.entries), "trained_epochs": n_trained_epochs[0],
+        "fine_generations": fine.meta.get("stopped_at"), "fine_scored": fine.n_evaluated,
+        "fine_best_predicted": fine_best, "coarse_wall_s": round(coarse_s, 3),
+    }
+    write_json(out_dir / "summary.json", {k: v for k, v in summary.items()
+                                          if k != "coarse_wall_s"})
+    write_json(out_dir / "best.json", best)
+    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
+                     device=config["device"], dataset_checksum=data.checksum,
+                     extra={"step": "fbnetv3-search", "budget": budget, "mode": mode,
+                            "coarse_wall_s": round(coarse_s, 3)})
+    return summary
+
+
+# --- predictor study ------------------------------------------------------------------------
+def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Path,
+                    out_dir: str | Path) -> None:
+    """Held-out ranking quality of each predictor method over ``fbnetv3.predictor_seeds``.
+
+    Data: every candidate the coarse stages of ``search_dirs`` trained, target = its measured
+    score (val accuracy at its search's early-stopping epoch). Per predictor seed the data is
+    split at random (``predictor_test_fraction`` held out); every method fits on the rest.
+    Writes ``predictor_runs.csv`` (seed, method, kendall_tau, spearman, rmse, n_train, n_test)
+    and ``predictions.csv`` (held-out measured vs predicted).
+    """
+    from nasrepro.io import read_jsonl
+    from nasrepro.metrics.ranking import kendall_tau, spearman
+    from nasrepro.registry import get_method
+
+    start = time.time()
+    out_dir = Path(out_dir)
+    fb = config["fbnetv3"]
+    space = joint_space(config)
+    entries = []
+    for d in search_dirs:
+        entries += read_jsonl(Path(d) / "candidates.jsonl")
+    cands = [e["candidate"] for e in entries]
+    y = np.array([e["score"] for e in entries], dtype=np.float64)
+    pretrained = load_proxy(config, proxy)
+    runs, preds = [], []
+    methods = [(m, get_method("fbnetv3", m, kind="predictor")) for m in fb["predictor_methods"]]
+    for pseed in fb["predictor_seeds"]:
+        rng = random.Random(f"predictor-split-{pseed}")
+        idx = list(range(len(cands)))
+        rng.shuffle(idx)
+        n_test = max(3, int(round(fb["predictor_test_fraction"] * len(idx))))
+        test, train = idx[:n_test], idx[n_test:]
+        for name, entry in methods:
+            score = entry.factory(space, [cands[i] for i in train], y[train].tolist(),
+                                  seed=int(pseed), pretrained=pretrained,
+                                  settings=fb["predictor"])
+            p = np.asarray(score([cands[i] for i in test]), dtype=np.float64)
+            t = y[test]
+            runs.append({"seed": pseed, "method": name, "kendall_tau": kendall_tau(p, t),
+                         "spearman": spearman(p, t),
+                         "rmse": float(np.sqrt(np.mean((p - t) ** 2))),
+                         "n_train": len(train), "n_test": len(test)})
+            preds += [{"seed": pseed, "method": name, "index": i, "measured": float(mv),
+                       "predicted": float(pv)} for i, mv, pv in zip(test, t, p, strict=True)]
+    _write_csv(out_dir / "predictor_runs.csv", runs)
+    _write_csv(out_dir / "predictions.csv", preds)
+    write_provenance(out_dir, config=config, seed=None, wall_time_s=time.time() - start,
+                     device="cpu", extra={"step": "fbnetv3-predictor",
+                                          "search_dirs": [str(d) for d in search_dirs]})
+
+
+# --- retraining -----------------------------------------------------------------------------
+class _RecipeNetSpace:
+    """Delegates to the arch space, building nets with the recipe's dropout."""
+
+    def __init__(self, space: Any, dropout: float) -> None:
+        self._space, self._dropout = space, dropout
+
+    def build(self, arch: dict) -> torch.nn.Module:
+        return self._space.build(arch, dropout=self._dropout)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._space, name)
+
+
+def role_spec(config: dict, role: str, index: int, arch_from: str | Path | None = None,
+              recipe_from: str | Path | None = None) -> dict:
+    """``{"arch", "recipe", "seed", "role", "index"}`` of one retrain run.
+
+    ``arch_from`` / ``recipe_from``: a search's ``best.json``, or ``None`` for AutoTrain's fixed
+    arch / the default recipe.
+    """
+    kind = role.split("/", 1)[0]
+    if kind not in ("swap", "autotrain", "search"):
+        raise UnknownNameError(f"unknown fbnetv3 role {role!r}; use swap/..., autotrain/... or "
+                               f"search/...")
+    arch = read_json(arch_from)["arch"] if arch_from else autotrain_arch(config)
+    recipe = read_json(recipe_from)["recipe"] if recipe_from else default_recipe(config)
+    return {"arch": arch_space(config).validate(arch),
+            "recipe": recipe_space(config).validate(recipe),
+            "seed": config["seeds"][index], "role": role, "index": index}
+
+
+def retrain_setup(config: dict) -> tuple[Any, dict]:
+    """The arch space and the default recipe's training config (generic ``retrain``)."""
+    return arch_space(config), recipe_space(config).train_config(default_recipe(config))
+
+
+def retrain(config: dict, role: str, index: int, arch_from: str | None, recipe_from: str | None,
+            out_dir: str | Path) -> dict:
+    """Retrain the role's arch from scratch with its recipe (full train split, test top-1)."""
+    from nasrepro.experiments.common import retrain_arch
+
+    spec = role_spec(config, role, index, arch_from, recipe_from)
+    rec = recipe_space(config)
+    write_json(Path(out_dir) / "arch.json", spec)
+    space = _RecipeNetSpace(arch_space(config), rec.dropout(spec["recipe"]))
+    return retrain_arch(config, space, spec["arch"], rec.train_config(spec["recipe"]),
+                        seed=spec["seed"], out_dir=out_dir,
+                        extra={"role": role, "index": index, "recipe": spec["recipe"]})
+
+
+def retrain_runs(config: dict, role: str, index: int | None, arch_from: str | None,
+                 recipe_from: str | None, out_dir: str | Path) -> list[dict]:
+    """:func:`retrain` of run ``index`` (or every seed's run) into ``out_dir/run<i>``."""
+    indices = range(len(config["seeds"])) if index is None else [index]
+    return [retrain(config, role, i, arch_from, recipe_from, Path(out_dir) / f"run{i}")
+            for i in indices]
+
+
+# --- CLI ------------------------------------------------------------------------------------
+def add_commands(sub: Any, with_config: Any) -> None:
+    """Add the ``fbnetv3-*`` subcommands to the ``nasrepro`` parser."""
+
+    def _cfg(args: argparse.Namespace) -> dict:
+        from nasrepro.cli import _setup
+
+        return _setup(args)
+
+    p = with_config(sub.add_parser("fbnetv3-pretrain",
+                                   help="FBNetV3: pretrain the predictor's proxy head"))
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=lambda a: pretrain(_cfg(a), a.out))
+
+    p = with_config(sub.add_parser("fbnetv3-search", help="FBNetV3: coarse + fine search"))
+    p.add_argument("--budget", required=True, choices=BUDGETS)
+    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--proxy", required=True, help="proxy.pt of fbnetv3-pretrain")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=lambda a: run_search(_cfg(a), a.budget, a.mode, a.proxy, a.seed, a.out))
+
+    p = with_config(sub.add_parser("fbnetv3-predictor",
+                                   help="FBNetV3: predictor ranking quality on held-out data"))
+    p.add_argument("--proxy", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("search_dirs", nargs="+")
+    p.set_defaults(func=lambda a: predictor_study(_cfg(a), a.search_dirs, a.proxy, a.out))
+
+    p = with_config(sub.add_parser("fbnetv3-retrain",
+                                   help="FBNetV3: retrain an arch with a recipe from scratch"))
+    p.add_argument("--role", required=True)
+    p.add_argument("--index", type=int, default=None,
+                   help="run index (seed seeds[i]); default: every seed")
+    p.add_argument("--arch-from", default=None, help="best.json giving the arch (default: "
+                   "AutoTrain's fixed arch)")
+    p.add_argument("--recipe-from", default=None, help="best.json giving the recipe (default: "
+                   "the default recipe)")
+    p.add_argument("--out", required=True, help="role folder; runs go to <out>/run<index>")
+    p.set_defaults(func=lambda a: retrain_runs(_cfg(a), a.role, a.index, a.arch_from,
+                                               a.recipe_from, a.out))

@@ -1,0 +1,263 @@
+"""AttentiveNAS tables and figures (Wang et al. 2021, Fig. 4-6 and the predictor study), from
+the pipeline's result files (see :mod:`nasrepro.experiments.attentivenas`).
+
+Per main supernet (sampler x seed) the evaluated points are the fixed subnet set plus every
+candidate of the Pareto search (``(MACs, supernet val top-1 %)``, one per arch). From them:
+
+* the best accuracy in each MACs bucket of ``prior.json``'s ``report_edges``;
+* the hypervolume of the front, with MACs as a fraction of the max subnet's and the common
+  reference point ``(1.0, chance accuracy)``, so values compare across samplers and seeds;
+* the min and max subnets' accuracies.
+
+Tables: ``attentivenas_pareto`` (per sampler: mean ± std over seeds of each bucket's best,
+hypervolume, min/max subnet) and ``attentivenas_predictor`` (Kendall tau with bootstrap CI of
+the RF predictor, short vs long, seed vs seed). Also ``attentivenas_measurements.csv`` (tidy,
+claims A1-A3) and ``attentivenas_leaderboard.csv`` (empty: this study retrains no arch).
+Figures: ``attentivenas_pareto``, ``attentivenas_predictor``, ``attentivenas_sampling``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasrepro.config import profile_dir
+from nasrepro.io import atomic_path, read_json, read_jsonl
+
+LEADERBOARD_COLUMNS = ["paper", "method", "space", "arch_id", "arch", "macs", "params",
+                       "acc_mean", "acc_std", "n", "search_cost_h", "run_dirs"]
+MEASUREMENT_COLUMNS = ["quantity", "group", "seed", "value", "run_dir"]
+
+
+def sampler_label(config: dict, sampler: str) -> str:
+    """Display name: ``uniform``, ``BestUp-3``, ``WorstUp-3`` (``(pred.)`` with the predictor)."""
+    att = config["attentivenas"]["attentive"]
+    suffix = " (pred.)" if att["scorer"] == "predictor" else ""
+    names = {"bestup": "BestUp", "worstup": "WorstUp"}
+    if sampler in names:
+        return f"{names[sampler]}-{att['k']}{suffix}"
+    return sampler
+
+
+def _run_dir(config: dict, sampler: str, seed: int) -> Path:
+    return profile_dir(config) / "attentivenas" / "main" / sampler / f"seed{seed}"
+
+
+def _points(config: dict, sampler: str, seed: int) -> pd.DataFrame:
+    """Every evaluated subnet of one main supernet: ``arch_id, macs, acc, source``."""
+    d = _run_dir(config, sampler, seed) / "eval"
+    rows: dict[str, dict[str, Any]] = {}
+    with open(d / "subnets.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            rows[r["arch_id"]] = {"arch_id": r["arch_id"], "macs": int(r["macs"]),
+                                  "acc": float(r["acc"]), "source": r["name"],
+                                  "arch": r["arch"]}
+    for e in read_jsonl(d / "archs.jsonl"):
+        rows.setdefault(e["arch_id"], {"arch_id": e["arch_id"], "macs": int(e["macs"]),
+                                       "acc": float(e["fitness"]), "source": "search",
+                                       "arch": json.dumps(e["arch"], separators=(",", ":"))})
+    return pd.DataFrame(list(rows.values()))
+
+
+def _prior(config: dict) -> dict:
+    return read_json(profile_dir(config) / "attentivenas" / "prior" / "prior.json")
+
+
+def _chance(config: dict) -> float:
+    from nasrepro.experiments.attentivenas import space_of
+
+    return 100.0 / space_of(config).cfg.num_classes
+
+
+def run_metrics(config: dict, sampler: str, seed: int) -> dict[str, float]:
+    """``hypervolume``, ``best_acc_bucket<i>``, ``min_subnet_acc``, ``max_subnet_acc``."""
+    from nasrepro.metrics.pareto import best_in_buckets, hypervolume_2d
+
+    prior = _prior(config)
+    pts = _points(config, sampler, seed)
+    out: dict[str, float] = {}
+    norm = [(m / prior["macs_max"], a) for m, a in zip(pts["macs"], pts["acc"], strict=True)]
+    out["hypervolume"] = hypervolume_2d(norm, ref=(1.0, _chance(config)))
+    for i, v in enumerate(best_in_buckets(pts["macs"], pts["acc"], prior["report_edges"])):
+        out[f"best_acc_bucket{i}"] = v
+    src = dict(zip(pts["source"], pts["acc"], strict=False))
+    out["min_subnet_acc"] = float(src.get("min", math.nan))
+    out["max_subnet_acc"] = float(src.get("max", math.nan))
+    return out
+
+
+def _bucket_names(prior: dict) -> list[str]:
+    e = prior["report_edges"]
+    return [f"{e[i] / 1e6:.2f}-{e[i + 1] / 1e6:.2f}M" for i in range(len(e) - 1)]
+
+
+def build_pareto_table(config: dict) -> pd.DataFrame:
+    """Per sampler: best accuracy per MACs bucket, hypervolume, min/max subnet (mean ± std)."""
+    from nasrepro.reporting.tables import fmt_mean_std, mean_std
+
+    prior = _prior(config)
+    names = _bucket_names(prior)
+    rows = []
+    for sampler in config["attentivenas"]["samplers"]:
+        per_seed = [run_metrics(config, sampler, s) for s in config["seeds"]]
+        row: dict[str, Any] = {"sampler": sampler_label(config, sampler), "method": sampler}
+        for i, name in enumerate(names):
+            m, sd, n = mean_std([r[f"best_acc_bucket{i}"] for r in per_seed])
+            row[f"top1 {name}"] = fmt_mean_std(m, sd, n)
+        for key, col, digits in (("hypervolume", "hypervolume", 3),
+                                 ("min_subnet_acc", "min subnet", 2),
+                                 ("max_subnet_acc", "max subnet", 2)):
+            m, sd, n = mean_std([r[key] for r in per_seed])
+            row[col] = fmt_mean_std(m, sd, n, digits=digits)
+            row[f"{key}_mean"] = round(m, 4) if math.isfinite(m) else m
+            row[f"{key}_std"] = round(sd, 4) if math.isfinite(sd) else sd
+        row["n"] = len(per_seed)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _predictor(config: dict) -> dict:
+    return read_json(profile_dir(config) / "attentivenas" / "predictor" / "predictor.json")
+
+
+def build_predictor_table(config: dict) -> pd.DataFrame:
+    """Kendall tau with bootstrap CI: RF predictor, short vs long, seed vs seed."""
+    res = _predictor(config)
+    label = sampler_label(config, res["sampler"])
+    sl, ss = res["short_long"], res["seed_seed"]
+    spec = [
+        ("RF predictor vs supernet (held-out subnets)", res["predictor"],
+         f"{label} s{res['seed']}, RF on {res['predictor']['n_train']} subnets"),
+        (f"short ({sl['short_epochs']} ep) vs long ({sl['long_epochs']} ep) training", sl,
+         f"{label} s{res['seed']}"),
+        ("seed vs seed", ss, f"{label} s{'/s'.join(str(s) for s in ss['seeds'])}"),
+    ]
+    rows = []
+    for name, d, what in spec:
+        rows.append({"comparison": name, "supernets": what, "tau": d["tau"], "ci_low": d["low"],
+                     "ci_high": d["high"], "pvalue": d["pvalue"], "n": int(d["n"])})
+    return pd.DataFrame(rows)
+
+
+def measurements(config: dict) -> pd.DataFrame:
+    """Tidy ``quantity, group, seed, value, run_dir`` of every number claims A1-A3 read."""
+    base = profile_dir(config)
+    rows = []
+    for sampler in config["attentivenas"]["samplers"]:
+        for seed in config["seeds"]:
+            run = str(_run_dir(config, sampler, seed).relative_to(base))
+            for q, v in run_metrics(config, sampler, seed).items():
+                rows.append({"quantity": q, "group": sampler, "seed": seed, "value": v,
+                             "run_dir": run})
+    res = _predictor(config)
+    pdir = "attentivenas/predictor"
+    for q, key in (("predictor_tau", "predictor"), ("short_long_tau", "short_long"),
+                   ("seed_seed_tau", "seed_seed")):
+        rows.append({"quantity": q, "group": res["sampler"], "seed": res["seed"],
+                     "value": res[key]["tau"], "run_dir": pdir})
+    return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)
+
+
+def write_tables(config: dict, out_dir: str | Path) -> None:
+    """Write attentivenas_pareto / _predictor (.csv/.md/.tex), _measurements.csv and
+    _leaderboard.csv into ``out_dir``."""
+    from nasrepro.reporting.tables import write_table
+
+    out_dir = Path(out_dir)
+    write_table(build_pareto_table(config), out_dir / "attentivenas_pareto",
+                caption="AttentiveNAS: best supernet val top-1 (%) per MACs bucket over the "
+                        "fixed subnets and the Pareto search, hypervolume (MACs / max MACs x "
+                        "top-1 % above chance), mean ± std over seeds.")
+    write_table(build_predictor_table(config), out_dir / "attentivenas_predictor",
+                caption="AttentiveNAS predictor study: Kendall tau with 95% bootstrap CI.",
+                float_digits=3)
+    with atomic_path(out_dir / "attentivenas_measurements.csv") as tmp:
+        measurements(config).to_csv(tmp, index=False, lineterminator="\n")
+    # this study compares supernets and retrains no arch: the leaderboard has no rows
+    with atomic_path(out_dir / "attentivenas_leaderboard.csv") as tmp:
+        pd.DataFrame(columns=LEADERBOARD_COLUMNS).to_csv(tmp, index=False, lineterminator="\n")
+
+
+def write_figures(config: dict, out_dir: str | Path) -> None:
+    """Write attentivenas_pareto, _predictor and _sampling (.pdf and .png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasrepro.metrics.pareto import pareto_front
+    from nasrepro.reporting.figures import plot_scatter_with_tau, save_figure
+
+    out_dir = Path(out_dir)
+    ac = config["attentivenas"]
+    prior = _prior(config)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+    # Pareto fronts
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for j, sampler in enumerate(ac["samplers"]):
+        c = colors[j % len(colors)]
+        for k, seed in enumerate(config["seeds"]):
+            pts = _points(config, sampler, seed)
+            xy = list(zip(pts["macs"] / 1e6, pts["acc"], strict=True))
+            front = [xy[i] for i in pareto_front(xy)]
+            ax.scatter([p[0] for p in xy], [p[1] for p in xy], s=6, color=c, alpha=0.2)
+            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color=c,
+                    alpha=0.9, lw=1.3, label=sampler_label(config, sampler) if k == 0 else None)
+    for e in prior["report_edges"][1:-1]:
+        ax.axvline(e / 1e6, color="grey", lw=0.6, ls=":")
+    ax.set_xlabel("MACs (M)")
+    ax.set_ylabel("supernet val top-1 (%)")
+    ax.set_title(f"AttentiveNAS Pareto fronts, one line per seed ({config['profile']})",
+                 fontsize="medium")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, out_dir / "attentivenas_pareto")
+    plt.close(fig)
+
+    # predictor: predicted vs true
+    res = _predictor(config)
+    p = res["predictor"]
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    plot_scatter_with_tau(p["pred"], p["true"], None, p,
+                          xlabel="RF-predicted val top-1 (%)",
+                          ylabel="supernet val top-1 (%)", ax=ax)
+    ax.set_title(f"AttentiveNAS predictor, held-out subnets\n{ax.get_title()}",
+                 fontsize="medium")
+    fig.tight_layout()
+    save_figure(fig, out_dir / "attentivenas_predictor")
+    plt.close(fig)
+
+    # sampling: MACs of the trained middle subnets per sampler vs the prior
+    hist = prior["histogram"]
+    edges = np.asarray(hist["edges"]) / 1e6
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    widths = np.diff(edges)
+    ax.stairs(np.asarray(hist["probs"]) / widths, edges, color="black", lw=1.0,
+              label="prior p(MACs)")
+    # 3 bins per prior bucket: attentive samplers always train a subnet of the drawn bucket,
+    # so BestUp and WorstUp differ only inside the buckets
+    fine = np.linspace(edges[0], edges[-1], 3 * (len(edges) - 1) + 1)
+    styles = ["-", "--", ":", "-."]
+    for j, sampler in enumerate(ac["samplers"]):
+        macs = []
+        for seed in config["seeds"]:
+            df = pd.read_csv(_run_dir(config, sampler, seed) / "sampled_macs.csv")
+            macs.extend((df["macs"] / 1e6).tolist())
+        ax.hist(macs, bins=fine, density=True, histtype="step", lw=1.4,
+                color=colors[j % len(colors)], ls=styles[j % len(styles)],
+                label=f"{sampler_label(config, sampler)} (n={len(macs)})")
+    ax.set_xlabel("MACs of the trained middle subnets (M)")
+    ax.set_ylabel("density")
+    ax.set_title(f"AttentiveNAS sampled subnets ({config['profile']})", fontsize="medium")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, out_dir / "attentivenas_sampling")
+    plt.close(fig)

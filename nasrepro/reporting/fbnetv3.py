@@ -1,0 +1,318 @@
+"""FBNetV3 tables and figures (Dai et al. 2021; PAPERS.md section 4), from the pipeline's files.
+
+Tables (CSV + Markdown + LaTeX, ``results/<p>/tables/``):
+
+* ``fbnetv3_recipe_swap``: searched archs A and B retrained with their own and the other's
+  searched recipe (the paper's recipe-swap table), test top-1 mean ± std over seeds;
+* ``fbnetv3_autotrain``: AutoTrain's fixed arch with the default vs the searched recipe;
+* ``fbnetv3_predictor``: Kendall tau / Spearman / RMSE on held-out measured candidates per
+  predictor method (with / without proxy pretraining, random forest), mean ± std over
+  predictor seeds;
+* ``fbnetv3_early_stopping``: rank correlation with the final ranking per epoch of every
+  search's first coarse iteration, and the chosen epoch;
+* ``fbnetv3_search``: joint vs arch-only search at the same MACs budget.
+
+Plus ``fbnetv3_measurements.csv`` (tidy numbers of claims F1-F5) and
+``fbnetv3_leaderboard.csv``. Figures (PDF + PNG): ``fbnetv3_early_stopping``,
+``fbnetv3_predictor`` (held-out scatter), ``fbnetv3_search`` (best predicted / measured per
+iteration and generation).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nasrepro.config import profile_dir
+from nasrepro.io import atomic_path, read_json
+
+#: the searches of the DAG: (budget, mode)
+SEARCHES = (("A", "joint"), ("B", "joint"), ("A", "arch_only"), ("A", "autotrain"))
+#: retrain roles -> (measurement quantity, group)
+ROLES = {
+    "swap/A_recipeA": ("swap_acc", "A:recipeA"),
+    "swap/A_recipeB": ("swap_acc", "A:recipeB"),
+    "swap/B_recipeB": ("swap_acc", "B:recipeB"),
+    "swap/B_recipeA": ("swap_acc", "B:recipeA"),
+    "autotrain/default": ("autotrain_acc", "default"),
+    "autotrain/autotrain": ("autotrain_acc", "autotrain"),
+    "search/arch_only": ("search_acc", "arch_only"),
+}
+
+
+def root(config: dict) -> Path:
+    """``results/<profile>/fbnetv3``."""
+    return profile_dir(config) / "fbnetv3"
+
+
+def search_dir(config: dict, budget: str, mode: str) -> Path:
+    return root(config) / "search" / f"{budget}_{mode}"
+
+
+def run_dirs(config: dict, role: str) -> list[Path]:
+    return [root(config) / "retrain" / role / f"run{i}" for i in range(len(config["seeds"]))]
+
+
+def _metrics(config: dict, role: str) -> list[dict]:
+    return [read_json(d / "metrics.json") for d in run_dirs(config, role)]
+
+
+def _acc(config: dict, role: str) -> tuple[float, float, int, str]:
+    from nasrepro.reporting.tables import fmt_mean_std, mean_std
+
+    m, s, n = mean_std([r["test_acc"] for r in _metrics(config, role)])
+    return m, s, n, fmt_mean_std(m, s, n)
+
+
+def _rel(config: dict, path: Path) -> str:
+    return str(path.relative_to(profile_dir(config)))
+
+
+def _recipe_text(r: dict) -> str:
+    return (f"{r['optimizer']} lr={r['lr']:.3g} wd={r['weight_decay']:.2g} "
+            f"ls={r['label_smoothing']:.2f} mixup={r['mixup_alpha']:.2f} "
+            f"drop={r['dropout']:.2f} dp={r['drop_path']:.2f} ema={'on' if r['ema'] else 'off'} "
+            f"ep={r['epochs']}")
+
+
+# --- tables ---------------------------------------------------------------------------------
+def recipe_swap_table(config: dict) -> pd.DataFrame:
+    """Rows: arch A, arch B; columns: accuracy with recipe A and with recipe B."""
+    rows = []
+    for arch in ("A", "B"):
+        m0 = _metrics(config, f"swap/{arch}_recipe{arch}")[0]
+        row: dict[str, Any] = {"arch": f"searched {arch}", "macs_m": round(m0["macs"] / 1e6, 4),
+                               "params_m": round(m0["params"] / 1e6, 4)}
+        for rec in ("A", "B"):
+            mean, std, n, text = _acc(config, f"swap/{arch}_recipe{rec}")
+            row[f"recipe_{rec}"] = text
+            row[f"recipe_{rec}_mean"] = round(mean, 4)
+            row[f"recipe_{rec}_std"] = round(std, 4)
+        other = "B" if arch == "A" else "A"
+        row["own_minus_swapped"] = round(row[f"recipe_{arch}_mean"]
+                                         - row[f"recipe_{other}_mean"], 4)
+        row["n"] = n
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def autotrain_table(config: dict) -> pd.DataFrame:
+    rows = []
+    for name in ("default", "autotrain"):
+        ms = _metrics(config, f"autotrain/{name}")
+        mean, std, n, text = _acc(config, f"autotrain/{name}")
+        rows.append({"recipe": name, "arch_id": ms[0]["arch_id"],
+                     "macs_m": round(ms[0]["macs"] / 1e6, 4), "top1": text,
+                     "top1_mean": round(mean, 4), "top1_std": round(std, 4), "n": n,
+                     "recipe_values": _recipe_text(ms[0]["recipe"])})
+    return pd.DataFrame(rows)
+
+
+def predictor_table(config: dict) -> pd.DataFrame:
+    from nasrepro.reporting.tables import fmt_mean_std, mean_std
+
+    runs = pd.read_csv(root(config) / "predictor" / "predictor_runs.csv")
+    rows = []
+    for method in config["fbnetv3"]["predictor_methods"]:
+        sub = runs[runs["method"] == method]
+        row: dict[str, Any] = {"predictor": method}
+        for col in ("kendall_tau", "spearman", "rmse"):
+            mean, std, n = mean_std(sub[col])
+            row[col] = fmt_mean_std(mean, std, n, 3)
+            row[f"{col}_mean"] = round(mean, 4)
+        row["n_seeds"] = int(len(sub))
+        row["n_train"] = int(sub["n_train"].iloc[0])
+        row["n_test"] = int(sub["n_test"].iloc[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def early_stopping_table(config: dict) -> pd.DataFrame:
+    rows = []
+    for budget, mode in SEARCHES:
+        d = search_dir(config, budget, mode)
+        es = pd.read_csv(d / "early_stop.csv")
+        summary = read_json(d / "summary.json")
+        for r in es.itertuples(index=False):
+            rows.append({"search": f"{budget}_{mode}", "epoch": int(r.epoch),
+                         "rank_corr": round(float(r.corr), 4), "threshold": float(r.threshold),
+                         "chosen": bool(r.chosen),
+                         "fraction_of_full": round(int(r.epoch) / summary["full_epochs"], 4)})
+    return pd.DataFrame(rows)
+
+
+def search_table(config: dict) -> pd.DataFrame:
+    rows = []
+    for name, budget, mode, role in (("joint (arch + recipe)", "A", "joint", "swap/A_recipeA"),
+                                     ("arch only (default recipe)", "A", "arch_only",
+                                      "search/arch_only")):
+        d = search_dir(config, budget, mode)
+        s, best = read_json(d / "summary.json"), read_json(d / "best.json")
+        mean, std, n, text = _acc(config, role)
+        rows.append({"search": name, "macs_limit_m": round(s["macs_limit"] / 1e6, 4),
+                     "macs_m": round(best["macs"] / 1e6, 4),
+                     "params_m": round(best["params"] / 1e6, 4),
+                     "predicted": round(best["predicted"], 3),
+                     "search_measured": round(best["measured"], 3), "picked_from": best["source"],
+                     "top1": text,
+                     "top1_mean": round(mean, 4), "top1_std": round(std, 4), "n": n,
+                     "trained_candidates": s["n_trained"], "trained_epochs": s["trained_epochs"],
+                     "fine_generations": s["fine_generations"]})
+    return pd.DataFrame(rows)
+
+
+def measurements(config: dict) -> pd.DataFrame:
+    """Tidy ``quantity,group,seed,value,run_dir`` rows of every number of claims F1-F5."""
+    rows = []
+    for role, (quantity, group) in ROLES.items():
+        for d in run_dirs(config, role):
+            m = read_json(d / "metrics.json")
+            rows.append({"quantity": quantity, "group": group, "seed": m["seed"],
+                         "value": m["test_acc"], "run_dir": _rel(config, d)})
+    for d in run_dirs(config, "swap/A_recipeA"):
+        m = read_json(d / "metrics.json")
+        rows.append({"quantity": "search_acc", "group": "joint", "seed": m["seed"],
+                     "value": m["test_acc"], "run_dir": _rel(config, d)})
+    pdir = root(config) / "predictor"
+    runs = pd.read_csv(pdir / "predictor_runs.csv")
+    for r in runs.itertuples(index=False):
+        rows.append({"quantity": "predictor_tau", "group": r.method, "seed": int(r.seed),
+                     "value": float(r.kendall_tau), "run_dir": _rel(config, pdir)})
+    for budget, mode in SEARCHES:
+        d = search_dir(config, budget, mode)
+        s = read_json(d / "summary.json")
+        for q, v in (("early_stop_corr", s["corr_at_stop"]),
+                     ("early_stop_fraction", s["early_stop_fraction"])):
+            rows.append({"quantity": q, "group": "chosen_epoch", "seed": s["seed"],
+                         "value": float(v), "run_dir": _rel(config, d)})
+    return pd.DataFrame(rows, columns=["quantity", "group", "seed", "value", "run_dir"])
+
+
+def _wall_h(config: dict, dirs: list[Path]) -> float:
+    return round(sum(read_json(d / "provenance.json")["wall_time_s"] for d in dirs) / 3600, 6)
+
+
+def leaderboard(config: dict) -> pd.DataFrame:
+    """One row per trained (arch, recipe) role."""
+    from nasrepro.reporting.tables import mean_std
+
+    proxy = root(config) / "proxy"
+    cost = {
+        "swap/A_recipeA": [search_dir(config, "A", "joint"), proxy],
+        "swap/B_recipeB": [search_dir(config, "B", "joint"), proxy],
+        "swap/A_recipeB": [search_dir(config, "A", "joint"), search_dir(config, "B", "joint"),
+                           proxy],
+        "swap/B_recipeA": [search_dir(config, "A", "joint"), search_dir(config, "B", "joint"),
+                           proxy],
+        "autotrain/default": [],
+        "autotrain/autotrain": [search_dir(config, "A", "autotrain"), proxy],
+        "search/arch_only": [search_dir(config, "A", "arch_only"), proxy],
+    }
+    rows = []
+    for role in ROLES:
+        ms = _metrics(config, role)
+        mean, std, n = mean_std([m["test_acc"] for m in ms])
+        rows.append({"paper": "fbnetv3", "method": role.replace("/", ":"),
+                     "space": ms[0]["space"], "arch_id": ms[0]["arch_id"],
+                     "arch": json.dumps({"arch": ms[0]["arch"], "recipe": ms[0]["recipe"]},
+                                        separators=(",", ":"), sort_keys=True),
+                     "macs": ms[0]["macs"], "params": ms[0]["params"], "acc_mean": mean,
+                     "acc_std": std, "n": n, "search_cost_h": _wall_h(config, cost[role]),
+                     "run_dirs": ";".join(_rel(config, d) for d in run_dirs(config, role))})
+    return pd.DataFrame(rows)
+
+
+def write_tables(config: dict, out_dir: str | Path) -> None:
+    """Write the five tables, the measurements and the leaderboard into ``out_dir``."""
+    from nasrepro.reporting.tables import write_table
+
+    out = Path(out_dir)
+    p = config["profile"]
+    write_table(recipe_swap_table(config), out / "fbnetv3_recipe_swap",
+                caption=f"FBNetV3 recipe swap ({p}): test top-1 % of the searched archs with "
+                        f"their own and the swapped recipe.")
+    write_table(autotrain_table(config), out / "fbnetv3_autotrain",
+                caption=f"FBNetV3 AutoTrain ({p}): fixed arch, default vs searched recipe.")
+    write_table(predictor_table(config), out / "fbnetv3_predictor", float_digits=3,
+                caption=f"FBNetV3 predictor ({p}): ranking quality on held-out measured "
+                        f"candidates.")
+    write_table(early_stopping_table(config), out / "fbnetv3_early_stopping", float_digits=3,
+                caption=f"FBNetV3 early stopping ({p}): rank correlation with the final "
+                        f"ranking per epoch.")
+    write_table(search_table(config), out / "fbnetv3_search",
+                caption=f"FBNetV3 joint vs arch-only search at the same MACs budget ({p}).")
+    for name, df in (("measurements", measurements(config)),
+                     ("leaderboard", leaderboard(config))):
+        with atomic_path(out / f"fbnetv3_{name}.csv") as tmp:
+            df.to_csv(tmp, index=False, lineterminator="\n")
+
+
+# --- figures --------------------------------------------------------------------------------
+def write_figures(config: dict, out_dir: str | Path) -> None:
+    """Write fbnetv3_early_stopping, fbnetv3_predictor and fbnetv3_search (.pdf, .png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasrepro.metrics.ranking import kendall_tau_ci
+    from nasrepro.reporting.figures import plot_scatter_with_tau, save_figure, tau_text
+
+    out = Path(out_dir)
+    p = config["profile"]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    th = None
+    for budget, mode in SEARCHES:
+        es = pd.read_csv(search_dir(config, budget, mode) / "early_stop.csv")
+        line, = ax.plot(es["epoch"], es["corr"], marker="o", label=f"{budget} {mode}")
+        chosen = es[es["chosen"] == 1]
+        ax.scatter(chosen["epoch"], chosen["corr"], s=120, facecolors="none",
+                   edgecolors=line.get_color(), zorder=3)
+        th = float(es["threshold"].iloc[0])
+    if th is not None:
+        ax.axhline(th, color="grey", ls="--", lw=1, label="threshold")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("rank corr. with final ranking")
+    ax.set_title(f"FBNetV3 early stopping ({p}); circles: chosen epoch", fontsize="medium")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    save_figure(fig, out / "fbnetv3_early_stopping")
+    plt.close(fig)
+
+    preds = pd.read_csv(root(config) / "predictor" / "predictions.csv")
+    methods = config["fbnetv3"]["predictor_methods"]
+    seed0 = config["fbnetv3"]["predictor_seeds"][0]
+    fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 3.8), squeeze=False)
+    for ax, method in zip(axes[0], methods, strict=True):
+        sub = preds[(preds["method"] == method) & (preds["seed"] == seed0)]
+        x, y = sub["predicted"].to_numpy(), sub["measured"].to_numpy()
+        tau = kendall_tau_ci(x, y, seed=0)
+        plot_scatter_with_tau(x, y, None, tau_ci=tau, xlabel="predicted val top-1 (%)",
+                              ylabel="measured val top-1 (%)", ax=ax)
+        ax.set_title(f"{method}\n{tau_text(tau)}", fontsize="small")
+    fig.suptitle(f"FBNetV3 predictor on held-out candidates ({p}, seed {seed0})",
+                 fontsize="medium")
+    fig.tight_layout()
+    save_figure(fig, out / "fbnetv3_predictor")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for budget, mode in (("A", "joint"), ("A", "arch_only"), ("B", "joint")):
+        df = pd.read_csv(search_dir(config, budget, mode) / "coarse.csv")
+        line, = ax.plot(df["iteration"], df["best_predicted"], marker=".",
+                        label=f"{budget} {mode}: best predicted")
+        coarse = df[df["stage"] == "coarse"]
+        ax.plot(coarse["iteration"], coarse["best_measured"], ls="--", marker="s",
+                color=line.get_color(), label=f"{budget} {mode}: best measured")
+    n_coarse = int(config["fbnetv3"]["coarse"]["iterations"])
+    ax.axvline(n_coarse - 0.5, color="grey", lw=1, ls=":")
+    ax.set_xlabel("coarse iteration | fine generation")
+    ax.set_ylabel("val top-1 (%)")
+    ax.set_title(f"FBNetV3 search ({p})", fontsize="medium")
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    save_figure(fig, out / "fbnetv3_search")
+    plt.close(fig)

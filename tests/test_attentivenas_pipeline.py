@@ -1,0 +1,77 @@
+"""End to end: the tiny-profile `attentivenas` target through Snakemake (MACs prior, sandwich
+supernets with uniform / BestUp-3 / WorstUp-3 sampling and two seeds, a short run, subnet
+evaluation, Pareto search, predictor study, tables and figures) into a temporary folder."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nasrepro.io import read_json
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def an_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    env = dict(os.environ, NASREPRO_OFFLINE="1")
+    cmd = [sys.executable, "-m", "snakemake", "attentivenas", "--cores", "2", "--quiet",
+           "rules", "--nolock", "--config", "profile=tiny", f"results_dir={out}",
+           "progress=false"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out / "tiny"
+
+
+def test_tables(an_results: Path) -> None:
+    for name in ("pareto", "predictor"):
+        for ext in ("csv", "md", "tex"):
+            assert (an_results / "tables" / f"attentivenas_{name}.{ext}").stat().st_size > 0
+    pareto = pd.read_csv(an_results / "tables" / "attentivenas_pareto.csv")
+    assert list(pareto["sampler"]) == ["uniform", "BestUp-3", "WorstUp-3"]
+    bucket_cols = [c for c in pareto.columns if c.startswith("top1 ")]
+    assert len(bucket_cols) == 3  # report_buckets of the tiny profile
+    assert (pareto["n"] == 2).all() and (pareto["hypervolume_mean"] > 0).all()
+    assert ((pareto["max_subnet_acc_mean"] > 10) & (pareto["max_subnet_acc_mean"] <= 100)).all()
+    pred = pd.read_csv(an_results / "tables" / "attentivenas_predictor.csv")
+    assert len(pred) == 3 and (pred["n"] >= 3).all()
+    assert ((pred["ci_low"] <= pred["tau"]) & (pred["tau"] <= pred["ci_high"])).all()
+
+
+def test_measurements_and_leaderboard(an_results: Path) -> None:
+    m = pd.read_csv(an_results / "tables" / "attentivenas_measurements.csv")
+    assert list(m.columns) == ["quantity", "group", "seed", "value", "run_dir"]
+    q = set(m["quantity"])
+    assert {"hypervolume", "best_acc_bucket0", "best_acc_bucket2", "min_subnet_acc",
+            "max_subnet_acc", "predictor_tau", "short_long_tau", "seed_seed_tau"} <= q
+    hv = m[m["quantity"] == "hypervolume"]
+    assert sorted(set(hv["group"])) == ["bestup", "uniform", "worstup"]
+    assert len(hv) == 6 and set(hv["seed"]) == {0, 1}
+    for run in set(hv["run_dir"]):
+        assert (an_results / run / "supernet.pt").exists()
+    taus = m[m["quantity"].str.endswith("_tau")]["value"]
+    assert all(-1 <= t <= 1 for t in taus if not math.isnan(t))
+    lb = pd.read_csv(an_results / "tables" / "attentivenas_leaderboard.csv")
+    assert list(lb.columns)[:4] == ["paper", "method", "space", "arch_id"]
+
+
+def test_figures_and_run_files(an_results: Path) -> None:
+    for name in ("pareto", "predictor", "sampling"):
+        for ext in ("pdf", "png"):
+            assert (an_results / "figures" / f"attentivenas_{name}.{ext}").stat().st_size > 0
+    run = an_results / "attentivenas" / "main" / "bestup" / "seed0"
+    sampled = pd.read_csv(run / "sampled_macs.csv")
+    # 2 epochs x 8 steps x 1 middle subnet, each inside the space's MACs range
+    assert len(sampled) == 16
+    prior = read_json(an_results / "attentivenas" / "prior" / "prior.json")
+    assert sampled["macs"].between(prior["macs_min"], prior["macs_max"]).all()
+    subnets = pd.read_csv(run / "eval" / "subnets.csv")
+    assert list(subnets["name"][:2]) == ["min", "max"] and len(subnets) == 18
+    prov = read_json(run / "provenance.json")
+    assert prov["seed"] == 0 and prov["sampler"] == "bestup"

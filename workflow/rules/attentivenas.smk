@@ -1,0 +1,227 @@
+# AttentiveNAS (Wang et al. 2021): MACs prior -> sandwich supernets per sampler and seed (+ a short
+# run) -> fixed-subnet evaluation + Pareto search -> predictor study -> tables and figures.
+# See nasrepro/experiments/attentivenas.py for the steps; the grid and paths are in
+# attentivenas_dag.smk.
+
+
+include: "attentivenas_dag.smk"
+
+
+rule attentivenas_prior:
+    """The space's MACs prior p(MACs), the report's MACs buckets and the fixed subnet set,
+    built once per preset (AttentiveNAS Sec. 3.2)."""
+    output:
+        AN_PRIOR,
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/attentivenas/prior.log",
+    benchmark:
+        f"{BENCH}/attentivenas/prior.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro attn-prior --config-file {params.cfg} --out-dir {params.out} 2>&1 | tee {log}"
+
+
+rule attentivenas_train_supernet:
+    """Train one sandwich supernet (main or short) with one sampler and seed."""
+    input:
+        an_train_inputs,
+    output:
+        f"{R_AN}/{{training}}/{{sampler}}/seed{{seed}}/supernet.pt",
+        f"{R_AN}/{{training}}/{{sampler}}/seed{{seed}}/log.csv",
+        f"{R_AN}/{{training}}/{{sampler}}/seed{{seed}}/sampled_macs.csv",
+    wildcard_constraints:
+        training="main|short",
+    params:
+        cfg=CFG,
+        out=lambda wc: an_dir(wc.training, wc.sampler, wc.seed),
+    log:
+        f"{LOGS}/attentivenas/train_supernet/{{training}}_{{sampler}}_{{seed}}.log",
+    benchmark:
+        f"{BENCH}/attentivenas/train_supernet/{{training}}_{{sampler}}_{{seed}}.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=AN_GPU,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro train-supernet --config-file {params.cfg} --paper attentivenas"
+        " --supernet {wildcards.training} --sampler {wildcards.sampler} --seed {wildcards.seed}"
+        " --out {params.out} 2>&1 | tee {log}"
+
+
+rule attentivenas_search:
+    """Evaluate the fixed subnet set on a main supernet (batched BN recalibration) and run the
+    Pareto evolutionary search (accuracy vs MACs)."""
+    input:
+        AN_PRIOR,
+        f"{R_AN}/main/{{sampler}}/seed{{seed}}/supernet.pt",
+    output:
+        f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/subnets.csv",
+        f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/archs.jsonl",
+        f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/curve.csv",
+    params:
+        cfg=CFG,
+        searcher=AN["searcher"],
+        supernet_dir=lambda wc: an_dir("main", wc.sampler, wc.seed),
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/attentivenas/search/{{sampler}}_{{seed}}.log",
+    benchmark:
+        f"{BENCH}/attentivenas/search/{{sampler}}_{{seed}}.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=AN_GPU,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro search --config-file {params.cfg} --paper attentivenas --supernet main"
+        " --supernet-dir {params.supernet_dir} --searcher {params.searcher}"
+        " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
+
+
+rule attentivenas_short_eval:
+    """Evaluate the fixed subnet set on the short supernet (predictor study, short vs long)."""
+    input:
+        AN_PRIOR,
+        f"{R_AN}/short/{{sampler}}/seed{{seed}}/supernet.pt",
+    output:
+        f"{R_AN}/short/{{sampler}}/seed{{seed}}/eval/subnets.csv",
+    params:
+        cfg=CFG,
+        supernet_dir=lambda wc: an_dir("short", wc.sampler, wc.seed),
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/attentivenas/short_eval/{{sampler}}_{{seed}}.log",
+    benchmark:
+        f"{BENCH}/attentivenas/short_eval/{{sampler}}_{{seed}}.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=4000,
+        runtime=300,
+        gpu=AN_GPU,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro search --config-file {params.cfg} --paper attentivenas --supernet short"
+        " --supernet-dir {params.supernet_dir} --searcher none --seed {wildcards.seed}"
+        " --out {params.out} 2>&1 | tee {log}"
+
+
+rule attentivenas_predictor:
+    """Predictor study (claim A3): RF Kendall tau on held-out subnets, short-vs-long and
+    seed-vs-seed rank agreement."""
+    input:
+        AN_PRIOR,
+        AN_PREDICTOR_INPUTS,
+    output:
+        AN_PREDICTOR_JSON,
+    params:
+        cfg=CFG,
+    log:
+        f"{LOGS}/attentivenas/predictor.log",
+    benchmark:
+        f"{BENCH}/attentivenas/predictor.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro attn-predictor --config-file {params.cfg} --out {output} 2>&1 | tee {log}"
+
+
+rule attentivenas_tables:
+    """Pareto table (best accuracy per MACs bucket, hypervolume; mean ± std over seeds), the
+    predictor table, and the measurements / leaderboard CSVs."""
+    input:
+        AN_PRIOR,
+        AN_MAIN_EVALS,
+        AN_SEARCHES,
+        AN_PREDICTOR_JSON,
+    output:
+        report(AN_TABLES, category="AttentiveNAS", caption="../report/attentivenas_tables.rst"),
+        AN_DATA,
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/attentivenas/tables.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro table --config-file {params.cfg} --paper attentivenas --out-dir {params.out}"
+        " 2>&1 | tee {log}"
+
+
+rule attentivenas_figures:
+    """Pareto fronts per sampler, predicted vs true accuracy, sampled-MACs histograms."""
+    input:
+        AN_PRIOR,
+        AN_MAIN_EVALS,
+        AN_SEARCHES,
+        AN_SAMPLED,
+        AN_PREDICTOR_JSON,
+    output:
+        report(AN_FIGURES, category="AttentiveNAS",
+               caption="../report/attentivenas_figures.rst"),
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/attentivenas/figures.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro figure --config-file {params.cfg} --paper attentivenas --out-dir {params.out}"
+        " 2>&1 | tee {log}"
+
+
+rule attentivenas:
+    """Target: every AttentiveNAS table and figure of the profile."""
+    input:
+        AN_TABLES,
+        AN_DATA,
+        AN_FIGURES,
+
+
+rule paper_attentivenas:
+    """Copy the AttentiveNAS tables, figures and provenance into paper/<profile>/attentivenas
+    (committed for the default profile)."""
+    input:
+        AN_TABLES,
+        AN_DATA,
+        AN_FIGURES,
+    output:
+        directory(f"{PAPER_DIR}/attentivenas"),
+    params:
+        cfg=CFG,
+    log:
+        f"{LOGS}/attentivenas/paper.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro collect --config-file {params.cfg} --paper attentivenas --out-dir {output}"
+        " 2>&1 | tee {log}"
+
+
+PAPER_TARGETS["attentivenas"] = rules.attentivenas.input
+PAPER_OUTPUTS["attentivenas"] = rules.paper_attentivenas.output

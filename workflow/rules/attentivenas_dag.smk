@@ -1,0 +1,40 @@
+# AttentiveNAS DAG helpers (no rules; `snakemake --lint` wants rules and functions in separate
+# files): the grid of supernets (sampler x seed, plus the short run) and their paths.
+AN = config["attentivenas"]
+R_AN = f"{P}/attentivenas"
+AN_PRIOR = [f"{R_AN}/prior/prior.json", f"{R_AN}/prior/subnets.json"]
+AN_GPU = 1 if config["device"].startswith("cuda") else 0
+AN_PRED_SAMPLER = AN["predictor"]["sampler"]
+
+
+def an_dir(training, sampler, seed):
+    """results/<profile>/attentivenas/<main|short>/<sampler>/seed<seed>"""
+    return f"{R_AN}/{training}/{sampler}/seed{seed}"
+
+
+def an_train_inputs(wc):
+    """Splits and prior; with the predictor scorer, attentive samplers also need the short
+    run's subnet accuracies (their random forest is fitted on them)."""
+    inputs = [SPLITS, *AN_PRIOR]
+    if AN["attentive"]["scorer"] == "predictor" and wc.sampler != "uniform":
+        inputs.append(AN_SHORT_EVAL)
+    return inputs
+
+
+AN_MAIN_EVALS = [f"{an_dir('main', s, seed)}/eval/subnets.csv"
+                 for s in AN["samplers"] for seed in SEEDS]
+AN_SEARCHES = [f"{an_dir('main', s, seed)}/eval/archs.jsonl"
+               for s in AN["samplers"] for seed in SEEDS]
+AN_SAMPLED = [f"{an_dir('main', s, seed)}/sampled_macs.csv"
+              for s in AN["samplers"] for seed in SEEDS]
+AN_SHORT_EVAL = f"{an_dir('short', AN_PRED_SAMPLER, SEEDS[0])}/eval/subnets.csv"
+AN_PREDICTOR_INPUTS = [AN_SHORT_EVAL] + [
+    f"{an_dir('main', AN_PRED_SAMPLER, s)}/eval/{f}" for s in SEEDS[:2]
+    for f in ("subnets.csv", "archs.jsonl")]
+AN_PREDICTOR_JSON = f"{R_AN}/predictor/predictor.json"
+AN_TABLES = expand(f"{P}/tables/attentivenas_{{name}}.{{ext}}", name=["pareto", "predictor"],
+                   ext=["csv", "md", "tex"])
+AN_DATA = [f"{P}/tables/attentivenas_measurements.csv",
+           f"{P}/tables/attentivenas_leaderboard.csv"]
+AN_FIGURES = expand(f"{P}/figures/attentivenas_{{name}}.{{ext}}",
+                    name=["pareto", "predictor", "sampling"], ext=["pdf", "png"])

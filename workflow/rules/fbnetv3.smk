@@ -1,0 +1,202 @@
+# FBNetV3 (Dai et al. 2021): proxy pretraining -> joint / arch-only / AutoTrain searches ->
+# predictor study -> retraining (recipe swap, AutoTrain, search comparison) -> tables, figures.
+# See nasrepro/experiments/fbnetv3.py for the steps, nasrepro/reporting/fbnetv3.py for the
+# outputs; the grid and paths are in fbnetv3_dag.smk.
+
+
+include: "fbnetv3_dag.smk"
+
+
+rule fbnetv3_pretrain:
+    """Pretrain the predictor's encoder + proxy head on random archs (free MACs/params labels)."""
+    output:
+        f"{R_FB}/proxy/proxy.pt",
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/fbnetv3/pretrain.log",
+    benchmark:
+        f"{BENCH}/fbnetv3/pretrain.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro fbnetv3-pretrain --config-file {params.cfg} --out {params.out} 2>&1"
+        " | tee {log}"
+
+
+rule fbnetv3_search:
+    """Sobol pool under the budget, coarse stage with early stopping, predictor-scored fine
+    evolution (mode joint, arch_only or autotrain)."""
+    input:
+        splits=SPLITS,
+        proxy=f"{R_FB}/proxy/proxy.pt",
+    output:
+        best=f"{R_FB}/search/{{budget}}_{{mode}}/best.json",
+        summary=f"{R_FB}/search/{{budget}}_{{mode}}/summary.json",
+        cands=f"{R_FB}/search/{{budget}}_{{mode}}/candidates.jsonl",
+        early=f"{R_FB}/search/{{budget}}_{{mode}}/early_stop.csv",
+        coarse=f"{R_FB}/search/{{budget}}_{{mode}}/coarse.csv",
+    wildcard_constraints:
+        budget="A|B",
+        mode="joint|arch_only|autotrain",
+    params:
+        cfg=CFG,
+        seed=FB["search_seed"],
+        out=lambda wc, output: Path(output.best).parent,
+    log:
+        f"{LOGS}/fbnetv3/search/{{budget}}_{{mode}}.log",
+    benchmark:
+        f"{BENCH}/fbnetv3/search/{{budget}}_{{mode}}.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=FB_GPU,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro fbnetv3-search --config-file {params.cfg} --budget {wildcards.budget}"
+        " --mode {wildcards.mode} --proxy {input.proxy} --seed {params.seed}"
+        " --out {params.out} 2>&1 | tee {log}"
+
+
+rule fbnetv3_predictor:
+    """Predictor ranking quality on held-out measured candidates of the joint searches."""
+    input:
+        proxy=f"{R_FB}/proxy/proxy.pt",
+        cands=[f"{R_FB}/search/{s}/candidates.jsonl" for s in ("A_joint", "B_joint")],
+    output:
+        runs=f"{R_FB}/predictor/predictor_runs.csv",
+        preds=f"{R_FB}/predictor/predictions.csv",
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output.runs).parent,
+        dirs=lambda wc, input: " ".join(str(Path(c).parent) for c in input.cands),
+    log:
+        f"{LOGS}/fbnetv3/predictor.log",
+    benchmark:
+        f"{BENCH}/fbnetv3/predictor.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro fbnetv3-predictor --config-file {params.cfg} --proxy {input.proxy}"
+        " --out {params.out} {params.dirs} 2>&1 | tee {log}"
+
+
+rule fbnetv3_retrain:
+    """Retrain an arch from scratch with a recipe, once per seed (recipe swap, AutoTrain,
+    search); one job per role (the runs are short: process start-up would dominate)."""
+    input:
+        unpack(fb_retrain_input),
+    output:
+        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in range(len(SEEDS))],
+    wildcard_constraints:
+        role="|".join(FB_ROLES),
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent.parent,
+        flags=fb_retrain_flags,
+    log:
+        f"{LOGS}/fbnetv3/retrain/{{role}}.log",
+    benchmark:
+        f"{BENCH}/fbnetv3/retrain/{{role}}.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=FB_GPU,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro fbnetv3-retrain --config-file {params.cfg} --role {wildcards.role} {params.flags}"
+        " --out {params.out} 2>&1 | tee {log}"
+
+
+rule fbnetv3_tables:
+    """Recipe swap, AutoTrain, predictor, early stopping and search tables + measurements."""
+    input:
+        FB_METRICS,
+        f"{R_FB}/predictor/predictor_runs.csv",
+        [f"{R_FB}/search/{s}/summary.json" for s in FB_SEARCHES],
+    output:
+        report(FB_TABLES, category="FBNetV3", caption="../report/fbnetv3_tables.rst"),
+        FB_EXTRA_CSV,
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/fbnetv3/tables.log",
+    benchmark:
+        f"{BENCH}/fbnetv3/tables.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro table --config-file {params.cfg} --paper fbnetv3 --out-dir {params.out}"
+        " 2>&1 | tee {log}"
+
+
+rule fbnetv3_figures:
+    """Early-stopping correlation, predictor scatter, search progress."""
+    input:
+        f"{R_FB}/predictor/predictions.csv",
+        [f"{R_FB}/search/{s}/coarse.csv" for s in FB_SEARCHES],
+        [f"{R_FB}/search/{s}/early_stop.csv" for s in FB_SEARCHES],
+    output:
+        report(FB_FIGURES, category="FBNetV3", caption="../report/fbnetv3_figures.rst"),
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/fbnetv3/figures.log",
+    benchmark:
+        f"{BENCH}/fbnetv3/figures.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro figure --config-file {params.cfg} --paper fbnetv3 --out-dir {params.out} 2>&1"
+        " | tee {log}"
+
+
+rule fbnetv3:
+    """Target: every FBNetV3 table and figure of the profile."""
+    input:
+        FB_TABLES,
+        FB_EXTRA_CSV,
+        FB_FIGURES,
+
+
+rule paper_fbnetv3:
+    """Copy the FBNetV3 tables, figures and provenance into paper/<profile>/fbnetv3."""
+    input:
+        FB_TABLES,
+        FB_EXTRA_CSV,
+        FB_FIGURES,
+    output:
+        directory(f"{PAPER_DIR}/fbnetv3"),
+    params:
+        cfg=CFG,
+    log:
+        f"{LOGS}/fbnetv3/paper.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro collect --config-file {params.cfg} --paper fbnetv3 --out-dir {output} 2>&1 | tee {log}"
+
+
+PAPER_TARGETS["fbnetv3"] = rules.fbnetv3.input
+PAPER_OUTPUTS["fbnetv3"] = rules.paper_fbnetv3.output

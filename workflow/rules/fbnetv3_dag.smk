@@ -1,0 +1,46 @@
+# FBNetV3 DAG helpers (no rules; `snakemake --lint` wants rules and functions in separate
+# files): the searches, the retrain roles and their inputs, and the output paths.
+FB = config["fbnetv3"]
+R_FB = f"{P}/fbnetv3"
+FB_GPU = 1 if config["device"].startswith("cuda") else 0
+FB_SEARCHES = ["A_joint", "B_joint", "A_arch_only", "A_autotrain"]
+# retrain role -> (arch from, recipe from): a search's best.json, or "" (AutoTrain's fixed
+# arch / the default recipe)
+FB_ROLES = {
+    "swap/A_recipeA": ("A_joint", "A_joint"),
+    "swap/A_recipeB": ("A_joint", "B_joint"),
+    "swap/B_recipeB": ("B_joint", "B_joint"),
+    "swap/B_recipeA": ("B_joint", "A_joint"),
+    "autotrain/default": ("", ""),
+    "autotrain/autotrain": ("", "A_autotrain"),
+    "search/arch_only": ("A_arch_only", ""),
+}
+FB_METRICS = [f"{R_FB}/retrain/{role}/run{i}/metrics.json"
+              for role in FB_ROLES for i in range(len(SEEDS))]
+FB_TABLES = expand(f"{P}/tables/fbnetv3_{{name}}.{{ext}}",
+                   name=["recipe_swap", "autotrain", "predictor", "early_stopping", "search"],
+                   ext=["csv", "md", "tex"])
+FB_EXTRA_CSV = [f"{P}/tables/fbnetv3_measurements.csv", f"{P}/tables/fbnetv3_leaderboard.csv"]
+FB_FIGURES = expand(f"{P}/figures/fbnetv3_{{name}}.{{ext}}",
+                    name=["early_stopping", "predictor", "search"], ext=["pdf", "png"])
+
+
+def fb_retrain_input(wc):
+    """Splits, plus the best.json files the role takes its arch / recipe from."""
+    inputs = {"splits": SPLITS}
+    arch_from, recipe_from = FB_ROLES[wc.role]
+    if arch_from:
+        inputs["arch"] = f"{R_FB}/search/{arch_from}/best.json"
+    if recipe_from:
+        inputs["recipe"] = f"{R_FB}/search/{recipe_from}/best.json"
+    return inputs
+
+
+def fb_retrain_flags(wc, input):
+    """--arch-from / --recipe-from flags of a retrain role."""
+    flags = []
+    if "arch" in input.keys():
+        flags.append(f"--arch-from {input.arch}")
+    if "recipe" in input.keys():
+        flags.append(f"--recipe-from {input.recipe}")
+    return " ".join(flags)
