@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import REPO
 
-
 PAPER_RULES = {
     "spos": ("spos_train_supernet", "spos_search", "spos_retrain", "spos_inherit",
              "spos_tables", "spos_figures", "paper_spos"),

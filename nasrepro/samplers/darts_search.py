@@ -21,7 +21,11 @@ by ``parameters_to_optimize``):
   gradient since search BNs use batch statistics in training mode).
 * :class:`SnasStep` (Xie et al., ICLR 2019, Sec. 2.2-2.4; SNAS-Series ``SNAS/model_search.py``
   ``method='reparametrization'``): single level; op weights are one Gumbel-softmax sample
-  ``softmax((log_alpha + G) / tau)`` per edge per iteration (noise from the loop's generator),
+  ``softmax((log_alpha + G) / tau)`` per edge per iteration
+  (``torch.nn.functional.gumbel_softmax`` through
+  :func:`~nasrepro.samplers.relaxation.gumbel_weights`; its noise comes from the global torch
+  RNG, which the training loop seeds and checkpoints, so runs are reproducible and a resumed
+  run is bit-identical),
   ``tau`` annealed linearly per epoch (1.0 -> 0.03); ``loss = CE + lambda * penalty``; one
   ``backward()`` fills the gradients of both weights and ``log_alpha``; the strategy steps its
   own Adam on ``log_alpha``, the loop steps the weights.
@@ -53,6 +57,7 @@ from nasrepro.samplers.relaxation import (
     CELL_TYPES,
     ArchParameters,
     distribution_entropy,
+    gumbel_weights,
     softmax_weights,
 )
 from nasrepro.spaces.darts import derive_darts, derive_snas
@@ -66,7 +71,6 @@ __all__ = [
     "derived_arch",
     "expected_costs",
     "finite_difference_hvp",
-    "gumbel_sample",
     "resource_penalty",
     "snas_cost_table",
     "unrolled_arch_grads",
@@ -235,14 +239,21 @@ class DartsStep:
         arch_grad_clip: optional max norm of the architecture gradient (off, as the official
             master ``architect.py``).
         unroll_r: finite-difference scale of the second-order HVP (0.01).
+        edge_costs: optional :func:`snas_cost_table` of the space, for the
+            ``expected_macs``/``expected_params`` log columns (``None`` without it).
     """
+
+    #: derivation rule of the final cell (:func:`derived_arch`)
+    rule = "darts"
 
     def __init__(self, arch: ArchParameters, *, order: int = 1, arch_lr: float = 3e-4,
                  arch_betas: tuple[float, float] = (0.5, 0.999), arch_weight_decay: float = 1e-3,
-                 arch_grad_clip: float | None = None, unroll_r: float = 1e-2) -> None:
+                 arch_grad_clip: float | None = None, unroll_r: float = 1e-2,
+                 edge_costs: dict[str, Tensor] | None = None) -> None:
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
         self.arch = arch
+        self.edge_costs = edge_costs
         self.order = order
         self.arch_grad_clip = arch_grad_clip
         self.unroll_r = unroll_r
@@ -260,8 +271,14 @@ class DartsStep:
     def load_state_dict(self, d: dict[str, Any]) -> None:
         _load_arch_state(self.arch, self.arch_optimizer, d)
 
-    def on_epoch_end(self, epoch: int, ctx: StepContext) -> dict[str, float]:
-        return {"entropy": distribution_entropy(self.arch.logits())}
+    def on_epoch_end(self, epoch: int, ctx: StepContext) -> dict[str, float | None]:
+        """Log columns ``entropy``, ``expected_macs``, ``expected_params`` (the last two
+        ``None`` without ``edge_costs``)."""
+        return _distribution_row(self.arch.logits(), self.edge_costs)
+
+    def eval_weights(self) -> dict[str, Tensor]:
+        """The supernet's op weights for evaluation: ``softmax(alpha)`` (detached)."""
+        return softmax_weights({k: v.detach() for k, v in self.arch.logits().items()})
 
     # -- the step
     def arch_grads(self, model: nn.Module, x: Tensor, y: Tensor, xv: Tensor, yv: Tensor,
@@ -326,24 +343,6 @@ class DartsStep:
 
 
 # --------------------------------------------------------------------------- SNAS
-
-
-def gumbel_sample(logits: dict[str, Tensor], temperature: float,
-                  generator: torch.Generator | None = None) -> dict[str, Tensor]:
-    """One Gumbel-softmax sample ``softmax((log_alpha + G) / tau)`` per edge (SNAS Eq. 3).
-
-    Like :func:`~nasrepro.samplers.relaxation.gumbel_weights` but with the noise drawn on the
-    CPU from ``generator`` (the loop's, so runs are reproducible and resumable).
-    """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    out = {}
-    for k, a in logits.items():
-        u = torch.rand(a.shape, generator=generator, dtype=torch.float64)
-        e = -torch.log(u.clamp_min(1e-20))  # Exp(1) noise
-        g = -torch.log(e.clamp_min(1e-20))  # Gumbel(0, 1)
-        out[k] = F.softmax((a + g.to(a.device, a.dtype)) / temperature, dim=-1)
-    return out
 
 
 def _conv_mac(c_in: int, c_out: int, k: int, s_in: int, s_out: int, groups: int = 1) -> int:
@@ -421,10 +420,21 @@ def expected_costs(logits: dict[str, Tensor], cost_table: dict[str, Tensor]
     return {"expected_macs": macs, "expected_params": params}
 
 
+def _distribution_row(logits: dict[str, Tensor], edge_costs: dict[str, Tensor] | None
+                      ) -> dict[str, float | None]:
+    row: dict[str, float | None] = {"entropy": distribution_entropy(logits)}
+    if edge_costs is not None:
+        row.update(expected_costs(logits, edge_costs))
+    else:
+        row.update({"expected_macs": None, "expected_params": None})
+    return row
+
+
 class SnasStep:
     """SNAS single-level step for :func:`nasrepro.training.train`.
 
-    Per iteration: ``Z = softmax((log_alpha + G) / tau)`` (noise from ``ctx.generator``),
+    Per iteration: ``Z = softmax((log_alpha + G) / tau)`` (``F.gumbel_softmax``, global torch
+    RNG seeded and checkpointed by the loop),
     ``loss = CE(model(x, Z), y) + penalty_lambda * resource_penalty(Z)``, one ``backward()``,
     then an Adam step on ``log_alpha`` (the loop steps the weights).
 
@@ -440,6 +450,9 @@ class SnasStep:
         edge_costs: :func:`snas_cost_table` of the space (needed when ``penalty_lambda > 0``
             and for the ``expected_macs``/``expected_params`` log columns).
     """
+
+    #: derivation rule of the child network (:func:`derived_arch`)
+    rule = "snas"
 
     def __init__(self, arch: ArchParameters, *, temperature_start: float = 1.0,
                  temperature_end: float = 0.03, epochs: int, arch_lr: float = 3e-4,
@@ -480,19 +493,20 @@ class SnasStep:
     def on_epoch_end(self, epoch: int, ctx: StepContext) -> dict[str, float | None]:
         """Log columns ``entropy``, ``temperature``, ``expected_macs``, ``expected_params``
         (the last two ``None`` without ``edge_costs``)."""
-        logits = self.arch.logits()
-        row: dict[str, float | None] = {"entropy": distribution_entropy(logits),
-                                        "temperature": self.temperature}
-        if self.edge_costs is not None:
-            row.update(expected_costs(logits, self.edge_costs))
-        else:
-            row.update({"expected_macs": None, "expected_params": None})
-        return row
+        return {**_distribution_row(self.arch.logits(), self.edge_costs),
+                "temperature": self.temperature}
+
+    def eval_weights(self) -> dict[str, Tensor]:
+        """The supernet's op weights for evaluation: the noise-free relaxation
+        ``softmax(log_alpha / tau)`` at the current temperature (detached), i.e. the
+        Gumbel-softmax sample with its noise set to 0."""
+        return softmax_weights({k: v.detach() / self.temperature
+                                for k, v in self.arch.logits().items()})
 
     # -- the step
     def __call__(self, model: nn.Module, x: Tensor, y: Tensor, ctx: StepContext
                  ) -> dict[str, float]:
-        z = gumbel_sample(self.arch.logits(), self.temperature, ctx.generator)
+        z = gumbel_weights(self.arch.logits(), self.temperature)
         ce, logits = _loss_of(ctx.criterion, model(x, z), y)
         loss = ce
         penalty = 0.0

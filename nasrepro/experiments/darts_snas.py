@@ -1,0 +1,342 @@
+"""SNAS vs DARTS experiments (PAPERS.md section 2): searches on one cell space, then retraining.
+
+One space (``darts``), one search supernet, two relaxations, one trainer
+(:func:`nasrepro.training.train`), one evaluator (:mod:`nasrepro.evaluation`):
+
+* a *group* is one search method with one setting: ``darts-1st``, ``darts-2nd``, ``snas:<level>``
+  (penalty level none / mild / moderate / aggressive, lambda from ``penalty_lambdas``), or a
+  baseline (``random-cell``). Its directory name replaces ``:`` by ``-`` (``snas-mild``).
+* search (``darts-snas-search``): trains the search supernet and the architecture logits with
+  the group's step strategy; the training split is cut in two halves (DARTS Sec. 3.1: weights
+  on the first, the architecture step's batches from the second; SNAS trains both on the first,
+  single level), so every method sees the same weight-training images. After each epoch it logs
+  (``log.csv``) the supernet's val accuracy, the derived child's val accuracy with the inherited
+  weights and no retraining (``child_val_acc``; and after BN recalibration,
+  ``child_val_acc_recal``), its params/MACs and edges kept, the distribution's entropy and
+  expected params/MACs, and writes the derived arch of every epoch to ``archs.jsonl`` and the
+  final one to ``final.json``. Search cost = the job's wall time (``provenance.json``).
+* retrain (``nasrepro retrain --paper darts_snas --role <group> --index <i>``): the final cell
+  of the group's search with seed ``seeds[i]`` (or random cell ``i``), from scratch with the
+  evaluation protocol (cutout, drop path, auxiliary head) on the retrain preset.
+
+Scaled-down protocol (the CPU profiles): a small search preset, optionally on images
+downsampled to ``search_input_size`` (the retraining always uses the dataset's resolution), few
+epochs with a cap on steps per epoch, and per-epoch evaluation on the first ``eval_size``
+validation images; the config comments say what differs from the papers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from nasrepro.errors import ConfigError, UnknownNameError
+from nasrepro.io import read_json, write_json, write_provenance, write_text
+from nasrepro.registry import get_method
+from nasrepro.spaces import SearchSpace, get_space
+
+PAPER = "darts_snas"
+LEVELS = ("none", "mild", "moderate", "aggressive")
+
+
+# --------------------------------------------------------------------------- groups
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """One search (or baseline) setting of the paper's tables.
+
+    Attributes:
+        method: the registered method name.
+        kind: ``search`` or ``baseline``.
+        level: the penalty level (``snas`` only), else None.
+    """
+
+    method: str
+    kind: str
+    level: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Name in tables and the measurements CSV (``snas:mild``)."""
+        return f"{self.method}:{self.level}" if self.level else self.method
+
+    @property
+    def dirname(self) -> str:
+        """Directory name (``snas-mild``)."""
+        return f"{self.method}-{self.level}" if self.level else self.method
+
+
+def groups(config: dict) -> list[Group]:
+    """Every group of the profile, in config order (``snas`` once per level of
+    ``darts_snas.snas_levels``)."""
+    dc = config[PAPER]
+    out = []
+    for name in dc["methods"]:
+        entry = get_method(PAPER, name)
+        if entry.kind not in ("search", "baseline"):
+            raise ConfigError(f"darts_snas method '{name}' has kind '{entry.kind}'; register it "
+                              f"with kind='search' or kind='baseline'")
+        if name == "snas":
+            for level in dc["snas_levels"]:
+                if level not in dc["penalty_lambdas"]:
+                    raise ConfigError(f"darts_snas.snas_levels has '{level}' but "
+                                      f"darts_snas.penalty_lambdas has no such key; add it")
+                out.append(Group(name, entry.kind, level))
+        else:
+            out.append(Group(name, entry.kind))
+    return out
+
+
+def group_of(config: dict, dirname_or_label: str) -> Group:
+    """The group named ``dirname_or_label`` (``snas-mild`` or ``snas:mild``)."""
+    for g in groups(config):
+        if dirname_or_label in (g.dirname, g.label):
+            return g
+    raise UnknownNameError(f"unknown darts_snas group '{dirname_or_label}'; known: "
+                           f"{', '.join(g.dirname for g in groups(config))}")
+
+
+# --------------------------------------------------------------------------- spaces and data
+
+
+def search_space(config: dict) -> SearchSpace:
+    """The search supernet's space (``search_space`` + ``search_settings`` overrides)."""
+    dc = config[PAPER]
+    settings = dict(dc["search_settings"])
+    if dc["search_input_size"]:
+        settings["input_size"] = int(dc["search_input_size"])
+    return get_space(dc["search_space"], **settings)
+
+
+def retrain_space(config: dict) -> SearchSpace:
+    """The evaluation network's space (``retrain_space`` + ``retrain_settings``)."""
+    dc = config[PAPER]
+    return get_space(dc["retrain_space"], **dict(dc["retrain_settings"]))
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
+                         align_corners=False)
+
+
+def search_data(config: dict, space: SearchSpace) -> tuple[Any, Any, Any]:
+    """``(search, eval, full)`` data bundles.
+
+    ``search``: train_x/train_y = first half of the training split (weights), val_x/val_y =
+    second half (DARTS's architecture batches); ``eval``: val_x/val_y = the first ``eval_size``
+    images of the validation split (per-epoch accuracies); images resized to the search
+    preset's input size when ``search_input_size`` is set. ``full``: the untouched bundle.
+    """
+    from nasrepro.experiments.common import check_space_matches_data, load_data
+
+    full = load_data(config)
+    size = space.input_shape[-1]
+    resize = config[PAPER]["search_input_size"]
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        return _resize(x, size) if resize else x
+
+    tx, vx = prep(full.train_x), prep(full.val_x)
+    shape = tuple(tx.shape[1:])
+    n = tx.shape[0] // 2
+    if n < 1:
+        raise ConfigError("the training split has fewer than 2 images; DARTS needs two halves")
+    search = dataclasses.replace(full, train_x=tx[:n], train_y=full.train_y[:n],
+                                 val_x=tx[n:], val_y=full.train_y[n:], input_shape=shape)
+    m = min(int(config[PAPER]["eval_size"]), vx.shape[0])
+    ev = dataclasses.replace(full, train_x=tx[:n], train_y=full.train_y[:n], val_x=vx[:m],
+                             val_y=full.val_y[:m], input_shape=shape)
+    check_space_matches_data(space, search)
+    return search, ev, full
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _search_train_config(config: dict, group: Group) -> tuple[dict, int]:
+    dc = config[PAPER]
+    cfg = dict(dc["search"])
+    if group.method == "snas":
+        if dc["snas_epochs"]:
+            cfg["epochs"] = int(dc["snas_epochs"])
+        if dc["snas_drop_path"]:
+            cfg["drop_path"] = float(dc["snas_drop_path"])
+            cfg["drop_path_schedule"] = "constant"
+    return cfg, int(cfg["epochs"])
+
+
+def child_metrics(model: torch.nn.Module, space: SearchSpace, arch: dict, ev: Any,
+                  recalib_batches: int, recalib_batch_size: int, batch_size: int
+                  ) -> dict[str, float]:
+    """Val accuracy (%) of ``arch``'s child network inside the supernet with the inherited
+    weights: with the supernet's BN statistics (``child_val_acc``) and after BN
+    recalibration on training batches (``child_val_acc_recal``)."""
+    from nasrepro.evaluation import accuracy, evaluate_subnets
+
+    weights = space.arch_weights(arch, device=ev.val_x.device)
+    plain = accuracy(model, ev.val_x, ev.val_y, batch_size=batch_size,
+                     forward=lambda m, x: m(x, weights))
+    recal = evaluate_subnets(model, [arch], recalib_x=ev.train_x, eval_x=ev.val_x,
+                             eval_y=ev.val_y, recalib_batches=max(1, recalib_batches),
+                             batch_size=recalib_batch_size, eval_batch_size=batch_size,
+                             forward=lambda m, x, a: m(x, weights))[0]
+    return {"child_val_acc": 100.0 * plain, "child_val_acc_recal": 100.0 * recal}
+
+
+def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Path) -> dict:
+    """Search with one group and seed; write log.csv, archs.jsonl, final.json, provenance.
+
+    Returns the content of ``final.json``.
+    """
+    from nasrepro.evaluation import accuracy
+    from nasrepro.samplers.darts_search import derived_arch, snas_cost_table
+    from nasrepro.training import TrainConfig, train
+
+    start = time.time()
+    out_dir = Path(out_dir)
+    group = group_of(config, group_name)
+    if group.kind != "search":
+        raise ConfigError(f"group '{group.label}' is a baseline and has no search; it is only "
+                          f"retrained (nasrepro retrain --paper darts_snas --role {group.dirname})")
+    dc = config[PAPER]
+    space = search_space(config)
+    data, ev, full = search_data(config, space)
+    train_cfg, epochs = _search_train_config(config, group)
+    cfg = TrainConfig.from_dict(train_cfg)
+    costs = snas_cost_table(space)
+    lam = float(dc["penalty_lambdas"][group.level]) if group.level else 0.0
+    entry = get_method(PAPER, group.method, kind="search")
+    step = entry.factory(space, seed=seed, settings=dc, epochs=epochs, edge_costs=costs,
+                         penalty_lambda=lam)
+    step.arch.to(config["device"])
+    torch.manual_seed(seed)
+    model = space.build_supernet(torch.Generator().manual_seed(seed)).to(config["device"])
+    for m in model.modules():  # scaled-down runs: BN running stats must catch up in few steps
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = float(dc["search_bn_momentum"])
+    bs = int(dc["eval_batch_size"])
+
+    def eval_fn(m: torch.nn.Module) -> dict[str, Any]:
+        w = step.eval_weights()
+        row: dict[str, Any] = {"supernet_val_acc": 100.0 * accuracy(
+            m, ev.val_x, ev.val_y, batch_size=bs, forward=lambda mm, x: mm(x, w))}
+        arch = space.validate(derived_arch(step.arch, step.rule))
+        row.update(child_metrics(m, space, arch, ev, dc["recalib_batches"],
+                                 dc["recalib_batch_size"], bs))
+        c = space.cost(arch)
+        row.update({"child_params": c.params, "child_macs": c.macs,
+                    "edges_kept": sum(len(arch[k]) for k in ("normal", "reduce")),
+                    "arch": json.dumps(arch, separators=(",", ":"))})
+        return row
+
+    rows = train(model, data, cfg, seed=seed, run_dir=out_dir, step=step, eval_fn=eval_fn,
+                 extra_config={"group": group.label, "penalty_lambda": lam,
+                               "method_settings": {k: dc[k] for k in sorted(dc) if k not in
+                                                   ("retrain", "methods", "snas_levels")}},
+                 progress=config.get("progress", True), desc=f"search {group.label}/s{seed}")
+    archs = []
+    for r in rows:
+        arch = json.loads(r["arch"])
+        archs.append({"epoch": r["epoch"], "arch": arch, "arch_id": space.arch_id(arch),
+                      "child_params": r["child_params"], "child_macs": r["child_macs"],
+                      "edges_kept": r["edges_kept"]})
+    write_text(out_dir / "archs.jsonl", "".join(json.dumps(a) + "\n" for a in archs))
+    last = rows[-1]
+    final = {
+        "group": group.label, "method": group.method, "level": group.level,
+        "penalty_lambda": lam, "seed": seed, "epochs": epochs,
+        "arch": archs[-1]["arch"], "arch_id": archs[-1]["arch_id"],
+        "rule": step.rule,
+        "supernet_val_acc": last["supernet_val_acc"], "child_val_acc": last["child_val_acc"],
+        "child_val_acc_recal": last["child_val_acc_recal"],
+        "child_drop": last["supernet_val_acc"] - last["child_val_acc"],
+        "final_entropy": last["entropy"], "child_params": last["child_params"],
+        "child_macs": last["child_macs"], "edges_kept": last["edges_kept"],
+        "expected_params": last.get("expected_params"),
+        "expected_macs": last.get("expected_macs"),
+        "alpha": {k: v.detach().cpu().tolist() for k, v in step.arch.logits().items()},
+    }
+    write_json(out_dir / "final.json", final)
+    ckpt = out_dir / "checkpoint.pt"
+    if ckpt.exists():
+        ckpt.unlink()
+    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
+                     device=config["device"], dataset_checksum=full.checksum,
+                     extra={"group": group.label, "penalty_lambda": lam})
+    return final
+
+
+# --------------------------------------------------------------------------- CLI contract
+
+
+def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
+                   out_dir: str | Path) -> None:
+    """``nasrepro train-supernet --paper darts_snas --supernet GROUP --sampler METHOD``: the
+    DARTS/SNAS search *is* the supernet training, so this runs :func:`run_group_search`."""
+    group = group_of(config, supernet)
+    if sampler != group.method:
+        raise ConfigError(f"group '{group.label}' is searched by method '{group.method}', not "
+                          f"'{sampler}'; pass --sampler {group.method}")
+    run_group_search(config, supernet, seed, out_dir)
+
+
+def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: str, seed: int,
+               out_dir: str | Path) -> None:
+    """Not a separate step here: the derived arch comes out of the supernet training."""
+    raise ConfigError("darts_snas has no separate search step: the cell is derived while the "
+                      "supernet trains; run `nasrepro darts-snas-search` (or train-supernet)")
+
+
+def role_spec(config: dict, role: str, index: int,
+              search_best: str | Path | None = None) -> dict:
+    """``{"arch", "seed", "role", "index", "group"}`` of retrain run ``index`` of a group."""
+    group = group_of(config, role)
+    seeds = config["seeds"]
+    if not 0 <= index < len(seeds):
+        raise ConfigError(f"--index {index} is out of range; the profile has {len(seeds)} seeds")
+    seed = seeds[index]
+    if group.kind == "baseline":
+        entry = get_method(PAPER, group.method, kind="baseline")
+        arch = entry.factory(retrain_space(config), index)
+    else:
+        if search_best is None:
+            raise ConfigError(f"role {role} needs --search-best (the search's final.json)")
+        arch = read_json(search_best)["arch"]
+    return {"arch": arch, "seed": seed, "role": group.dirname, "index": index,
+            "group": group.label}
+
+
+def retrain_setup(config: dict) -> tuple[SearchSpace, dict]:
+    """The evaluation network's space and its recipe (``retrain`` + ``retrain_drop_path``;
+    the auxiliary head's loss weight 0.4 is the loop's default)."""
+    dc = config[PAPER]
+    cfg = dict(dc["retrain"])
+    if dc["retrain_drop_path"]:
+        cfg["drop_path"] = float(dc["retrain_drop_path"])
+    return retrain_space(config), cfg
+
+
+def _cmd_search(args: Any) -> None:
+    from nasrepro.cli import _setup
+
+    config = _setup(args)
+    run_group_search(config, args.group, args.seed, args.out)
+
+
+def add_commands(sub: Any, with_config: Any) -> None:
+    """``nasrepro darts-snas-search --group G --seed S --out DIR``."""
+    p = with_config(sub.add_parser("darts-snas-search",
+                                   help="DARTS/SNAS search of one group and seed"))
+    p.add_argument("--group", required=True, help="darts-1st, darts-2nd, snas-mild, ...")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_search)

@@ -1,0 +1,144 @@
+# SNAS vs DARTS (PAPERS.md section 2): searches (one per group and seed) -> retraining of the
+# derived cells (and random cells) -> child-accuracy / retrain / penalty tables and Fig 9-12.
+# Groups: see nasrepro/experiments/darts_snas.py (darts-1st, darts-2nd, snas-<level>, random-cell);
+# paths and helpers in darts_snas_dag.smk.
+
+
+include: "darts_snas_dag.smk"
+
+
+rule darts_snas_search:
+    """DARTS (1st/2nd order) or SNAS search of one group and seed: supernet + architecture,
+    per-epoch supernet/child accuracy, entropy, expected cost and derived arch."""
+    input:
+        SPLITS,
+    output:
+        final=f"{R_DS}/search/{{group}}/seed{{seed}}/final.json",
+        log=f"{R_DS}/search/{{group}}/seed{{seed}}/log.csv",
+        archs=f"{R_DS}/search/{{group}}/seed{{seed}}/archs.jsonl",
+    wildcard_constraints:
+        group="|".join(DS_SEARCH) if DS_SEARCH else "NONE",
+        seed=r"\d+",
+    log:
+        f"{LOGS}/darts_snas/search/{{group}}_{{seed}}.log",
+    benchmark:
+        f"{BENCH}/darts_snas/search/{{group}}_{{seed}}.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=DS_GPU,
+    params:
+        cfg=CFG,
+        out=lambda wc: f"{R_DS}/search/{wc.group}/seed{wc.seed}",
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro darts-snas-search --config-file {params.cfg} --group {wildcards.group}"
+        " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
+
+
+rule darts_snas_retrain:
+    """Retrain a group's final derived cell (or random cell) from scratch with the evaluation
+    protocol (cutout, drop path, auxiliary head) and the run index's seed."""
+    input:
+        unpack(_ds_retrain_input),
+    output:
+        f"{R_DS}/retrain/{{group}}/run{{index}}/metrics.json",
+    wildcard_constraints:
+        group="|".join(DS_ALL) if DS_ALL else "NONE",
+        index=r"\d+",
+    params:
+        flag=_ds_search_flag,
+        cfg=CFG,
+        out=lambda wc: f"{R_DS}/retrain/{wc.group}/run{wc.index}",
+    log:
+        f"{LOGS}/darts_snas/retrain/{{group}}_{{index}}.log",
+    benchmark:
+        f"{BENCH}/darts_snas/retrain/{{group}}_{{index}}.tsv"
+    threads: THREADS
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=DS_GPU,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro retrain --config-file {params.cfg} --paper darts_snas --role {wildcards.group}"
+        " --index {wildcards.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
+
+
+rule darts_snas_tables:
+    """Child accuracy without retraining, retrain (error, params, MACs, search cost), penalty
+    tables; the measurements and leaderboard CSVs."""
+    input:
+        DS_FINALS,
+        DS_METRICS,
+    output:
+        report(DS_TABLES, category="SNAS vs DARTS", caption="../report/darts_snas_tables.rst"),
+        DS_EXTRA_CSV,
+    log:
+        f"{LOGS}/darts_snas/tables.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro table --config-file {params.cfg} --paper darts_snas --out-dir {params.out}"
+        " 2>&1 | tee {log}"
+
+
+rule darts_snas_figures:
+    """Fig 9 (search curves), Fig 10 (child accuracy), Fig 11 (entropy), Fig 12 (cells)."""
+    input:
+        DS_FINALS,
+    output:
+        report(DS_FIGURES, category="SNAS vs DARTS", caption="../report/darts_snas_figures.rst"),
+    log:
+        f"{LOGS}/darts_snas/figures.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cfg=CFG,
+        out=lambda wc, output: Path(output[0]).parent,
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro figure --config-file {params.cfg} --paper darts_snas --out-dir {params.out}"
+        " 2>&1 | tee {log}"
+
+
+rule darts_snas:
+    """Target: every SNAS vs DARTS table and figure of the profile."""
+    input:
+        DS_TABLES,
+        DS_EXTRA_CSV,
+        DS_FIGURES,
+
+
+rule paper_darts_snas:
+    """Copy the SNAS vs DARTS tables, figures and provenance into paper/<profile>/darts_snas."""
+    input:
+        DS_TABLES,
+        DS_EXTRA_CSV,
+        DS_FIGURES,
+    output:
+        directory(f"{PAPER_DIR}/darts_snas"),
+    params:
+        cfg=CFG,
+    log:
+        f"{LOGS}/darts_snas/paper.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro collect --config-file {params.cfg} --paper darts_snas --out-dir {output}"
+        " 2>&1 | tee {log}"
+
+
+PAPER_TARGETS["darts_snas"] = rules.darts_snas.input
+PAPER_OUTPUTS["darts_snas"] = rules.paper_darts_snas.output
