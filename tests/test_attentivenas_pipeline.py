@@ -5,28 +5,18 @@ evaluation, Pareto search, predictor study, tables and figures) into a temporary
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from nasrepro.io import read_json
-from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
-def an_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("results")
-    env = dict(os.environ, NASREPRO_OFFLINE="1")
-    cmd = [sys.executable, "-m", "snakemake", "attentivenas", "--cores", "2", "--quiet",
-           "rules", "--nolock", "--config", "profile=tiny", f"results_dir={out}",
-           "progress=false"]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out / "tiny"
+def an_results(tiny_dag: tuple[Path, Path]) -> Path:
+    """The session's whole tiny DAG (tests/conftest.py ``tiny_dag``)."""
+    return tiny_dag[0]
 
 
 def test_tables(an_results: Path) -> None:

@@ -7,27 +7,18 @@ temporary results folder, then checks the tables, measurements, leaderboard and 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from nasrepro.io import read_json
-from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
-def fb_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("results")
-    env = dict(os.environ, NASREPRO_OFFLINE="1")
-    cmd = [sys.executable, "-m", "snakemake", "fbnetv3", "--cores", "2", "--quiet", "rules",
-           "--nolock", "--config", "profile=tiny", f"results_dir={out}"]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out / "tiny"
+def fb_results(tiny_dag: tuple[Path, Path]) -> Path:
+    """The session's whole tiny DAG (tests/conftest.py ``tiny_dag``)."""
+    return tiny_dag[0]
 
 
 def test_tables_exist_and_have_their_rows(fb_results: Path) -> None:
