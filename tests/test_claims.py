@@ -166,3 +166,14 @@ def test_leaderboard_stacks_papers_sorted_by_space_then_accuracy(tmp_path: Path)
     assert list(df["arch_id"]) == ["id2", "id3", "id1"]
     assert list(df["top1"]) == ["70.00", "90.00 ± 1.00", "80.00 ± 0.50"]
     assert df["macs_m"].tolist() == [1.0, 3.0, 2.0]
+
+
+def test_threshold_on_a_single_value_uses_its_own_interval() -> None:
+    df = _df(_rows("tau", "u", [0.7]), _rows("tau_lo", "u", [0.55]), _rows("tau_hi", "u", [0.8]))
+    t = {"kind": "threshold", "quantity": "tau", "group": "u", "threshold": 0.5,
+         "ci_quantities": ["tau_lo", "tau_hi"]}
+    out = run_test(df, t)
+    assert out.verdict == REPRODUCED and (out.ci_low, out.ci_high) == (0.55, 0.8)
+    assert run_test(df, {**t, "threshold": 0.6}).verdict == INCONCLUSIVE
+    assert run_test(df, {k: v for k, v in t.items() if k != "ci_quantities"}).verdict == \
+        INCONCLUSIVE  # one value, no interval

@@ -159,8 +159,10 @@ def measurements(config: dict) -> pd.DataFrame:
     pdir = "attentivenas/predictor"
     for q, key in (("predictor_tau", "predictor"), ("short_long_tau", "short_long"),
                    ("seed_seed_tau", "seed_seed")):
-        rows.append({"quantity": q, "group": res["sampler"], "seed": res["seed"],
-                     "value": res[key]["tau"], "run_dir": pdir})
+        # the tau and its bootstrap CI over the subnets (one supernet: no spread over seeds)
+        for suffix, field in (("", "tau"), ("_ci_low", "low"), ("_ci_high", "high")):
+            rows.append({"quantity": q + suffix, "group": res["sampler"], "seed": res["seed"],
+                         "value": res[key][field], "run_dir": pdir})
     return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)
 
 

@@ -21,7 +21,10 @@ Each paper's table step writes ``results/<profile>/tables/<paper>_measurements.c
     Kendall tau between the position of each group in the ordered ``groups`` list and the
     quantity (all seeds pooled): ``direction: less`` claims the quantity falls along the list.
 ``threshold``
-    the mean of one group's quantity over seeds against ``threshold`` (t-interval).
+    the mean of one group's quantity over seeds against ``threshold`` (t-interval). A single
+    measured value (e.g. a Kendall tau over many subnets of one supernet) uses its own interval
+    instead when the test names ``ci_quantities: [low_quantity, high_quantity]`` (rows of the
+    same group and seed).
 ``all_of``
     a list of the tests above that must all hold.
 
@@ -240,6 +243,12 @@ def _test_threshold(df: pd.DataFrame, t: dict) -> Outcome:
     threshold = float(t.get("threshold", 0.0))
     direction = t.get("direction", "greater")
     low, high = mean_ci(x)
+    frames = [s]
+    if len(x) == 1 and t.get("ci_quantities"):
+        lo_q, hi_q = t["ci_quantities"]
+        s_lo, s_hi = _select(df, lo_q, g), _select(df, hi_q, g)
+        low, high = float(s_lo["value"].iloc[0]), float(s_hi["value"].iloc[0])
+        frames += [s_lo, s_hi]
     desc = f"mean {q} of {g} {'>' if direction == 'greater' else '<'} {threshold:g}"
     verdict = decide(low, high, direction, threshold)
     p = math.nan
@@ -247,8 +256,8 @@ def _test_threshold(df: pd.DataFrame, t: dict) -> Outcome:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             p = _one_sided_p(stats.ttest_1samp(x, threshold, alternative=direction))
-    return Outcome(verdict, float(x.mean()), low, high, p, len(x), desc, run_dirs=_dirs(s),
-                   label=f"{q} of {g}")
+    return Outcome(verdict, float(x.mean()), low, high, p, len(x), desc,
+                   run_dirs=_dirs(*frames), label=f"{q} of {g}")
 
 
 def run_test(df: pd.DataFrame, t: dict) -> Outcome:
@@ -353,5 +362,6 @@ def write_claims(config: dict, claims_file: str | Path, out_dir: str | Path) -> 
                          papers=config.get("papers"))
     write_table(df, Path(out_dir) / "claims", float_digits=3,
                 caption=f"Claims of the four papers checked on the {config['profile']} profile "
-                        f"({len(config['seeds'])} seeds): effect, 95% bootstrap CI, verdict.")
+                        f"({len(config['seeds'])} seeds): effect, 95% CI (t-interval over seeds; "
+                        f"bootstrap for Kendall tau), one-sided p-value, verdict.")
     return df
