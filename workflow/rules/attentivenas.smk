@@ -159,6 +159,8 @@ rule attentivenas_tables:
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/tables.log",
+    benchmark:
+        f"{BENCH}/attentivenas/tables.tsv"
     resources:
         mem_mb=2000,
         runtime=10,
@@ -185,6 +187,8 @@ rule attentivenas_figures:
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/figures.log",
+    benchmark:
+        f"{BENCH}/attentivenas/figures.tsv"
     resources:
         mem_mb=2000,
         runtime=10,
@@ -216,6 +220,11 @@ rule paper_attentivenas:
         cfg=CFG,
     log:
         f"{LOGS}/attentivenas/paper.log",
+    benchmark:
+        f"{BENCH}/paper_attentivenas.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../../environment.yml"
     shell:

@@ -79,6 +79,8 @@ rule darts_snas_tables:
         DS_EXTRA_CSV,
     log:
         f"{LOGS}/darts_snas/tables.log",
+    benchmark:
+        f"{BENCH}/darts_snas/tables.tsv"
     resources:
         mem_mb=2000,
         runtime=10,
@@ -100,6 +102,8 @@ rule darts_snas_figures:
         report(DS_FIGURES, category="SNAS vs DARTS", caption="../report/darts_snas_figures.rst"),
     log:
         f"{LOGS}/darts_snas/figures.log",
+    benchmark:
+        f"{BENCH}/darts_snas/figures.tsv"
     resources:
         mem_mb=2000,
         runtime=10,
@@ -133,6 +137,11 @@ rule paper_darts_snas:
         cfg=CFG,
     log:
         f"{LOGS}/darts_snas/paper.log",
+    benchmark:
+        f"{BENCH}/paper_darts_snas.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../../environment.yml"
     shell:

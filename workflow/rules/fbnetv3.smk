@@ -192,6 +192,11 @@ rule paper_fbnetv3:
         cfg=CFG,
     log:
         f"{LOGS}/fbnetv3/paper.log",
+    benchmark:
+        f"{BENCH}/paper_fbnetv3.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../../environment.yml"
     shell:

@@ -73,6 +73,8 @@ rule report:
         tables=lambda wc, input: Path(input[0]).parent,
     log:
         f"{LOGS}/report.log",
+    benchmark:
+        f"{BENCH}/report.tsv"
     resources:
         mem_mb=2000,
         runtime=10,

@@ -141,6 +141,8 @@ rule spos_tables:
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/tables.log",
+    benchmark:
+        f"{BENCH}/spos/tables.tsv"
     resources:
         mem_mb=2000,
         runtime=10,
@@ -163,6 +165,8 @@ rule spos_figures:
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/figures.log",
+    benchmark:
+        f"{BENCH}/spos/figures.tsv"
     resources:
         mem_mb=2000,
         runtime=10,
@@ -194,6 +198,11 @@ rule paper_spos:
         cfg=CFG,
     log:
         f"{LOGS}/spos/paper.log",
+    benchmark:
+        f"{BENCH}/paper_spos.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../../environment.yml"
     shell:
