@@ -49,6 +49,14 @@ def _run_dir(config: dict, sampler: str, seed: int) -> Path:
     return profile_dir(config) / "attentivenas" / "main" / sampler / f"seed{seed}"
 
 
+def _eval_dir(config: dict, training: str, sampler: str, seed: int) -> str:
+    """A supernet's eval dir (fixed subnets + Pareto search), relative to ``results/<p>``."""
+    from nasrepro.experiments.attentivenas import subnets_csv
+
+    return str(subnets_csv(config, training, sampler, seed).parent.relative_to(
+        profile_dir(config)))
+
+
 def _points(config: dict, sampler: str, seed: int) -> pd.DataFrame:
     """Every evaluated subnet of one main supernet: ``arch_id, macs, acc, source``."""
     d = _run_dir(config, sampler, seed) / "eval"
@@ -98,7 +106,8 @@ def _bucket_names(prior: dict) -> list[str]:
 
 
 def build_pareto_table(config: dict) -> pd.DataFrame:
-    """Per sampler: best accuracy per MACs bucket, hypervolume, min/max subnet (mean ± std)."""
+    """Per sampler: best accuracy per MACs bucket, hypervolume, min/max subnet (mean ± std);
+    ``run_dirs``: the sampler's main supernet eval dirs of every seed."""
     from nasrepro.reporting.tables import fmt_mean_std, mean_std
 
     prior = _prior(config)
@@ -118,6 +127,8 @@ def build_pareto_table(config: dict) -> pd.DataFrame:
             row[f"{key}_mean"] = round(m, 4) if math.isfinite(m) else m
             row[f"{key}_std"] = round(sd, 4) if math.isfinite(sd) else sd
         row["n"] = len(per_seed)
+        row["run_dirs"] = ";".join(_eval_dir(config, "main", sampler, s)
+                                   for s in config["seeds"])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -127,21 +138,27 @@ def _predictor(config: dict) -> dict:
 
 
 def build_predictor_table(config: dict) -> pd.DataFrame:
-    """Kendall tau with bootstrap CI: RF predictor, short vs long, seed vs seed."""
+    """Kendall tau with bootstrap CI: RF predictor, short vs long, seed vs seed; ``run_dirs``:
+    the predictor dir and the eval dirs of the supernets compared."""
     res = _predictor(config)
-    label = sampler_label(config, res["sampler"])
+    sampler = res["sampler"]
+    label = sampler_label(config, sampler)
     sl, ss = res["short_long"], res["seed_seed"]
+    long0 = _eval_dir(config, "main", sampler, res["seed"])
     spec = [
         ("RF predictor vs supernet (held-out subnets)", res["predictor"],
-         f"{label} s{res['seed']}, RF on {res['predictor']['n_train']} subnets"),
+         f"{label} s{res['seed']}, RF on {res['predictor']['n_train']} subnets", [long0]),
         (f"short ({sl['short_epochs']} ep) vs long ({sl['long_epochs']} ep) training", sl,
-         f"{label} s{res['seed']}"),
-        ("seed vs seed", ss, f"{label} s{'/s'.join(str(s) for s in ss['seeds'])}"),
+         f"{label} s{res['seed']}", [_eval_dir(config, "short", sampler, res["seed"]), long0]),
+        ("seed vs seed", ss, f"{label} s{'/s'.join(str(s) for s in ss['seeds'])}",
+         [_eval_dir(config, "main", sampler, s) for s in ss["seeds"]]),
     ]
+    pdir = "attentivenas/predictor"  # predictor.json, relative to results/<p>
     rows = []
-    for name, d, what in spec:
+    for name, d, what, dirs in spec:
         rows.append({"comparison": name, "supernets": what, "tau": d["tau"], "ci_low": d["low"],
-                     "ci_high": d["high"], "pvalue": d["pvalue"], "n": int(d["n"])})
+                     "ci_high": d["high"], "pvalue": d["pvalue"], "n": int(d["n"]),
+                     "run_dirs": ";".join([pdir, *dirs])})
     return pd.DataFrame(rows)
 
 

@@ -111,8 +111,15 @@ def measurements(config: dict, searches: list[dict], retrains: list[dict]) -> pd
     return pd.DataFrame(rows, columns=["quantity", "group", "seed", "value", "run_dir"])
 
 
+def _run_dirs(*record_lists: list[dict], label: str) -> str:
+    """``;``-joined ``run_dir`` of every record of group ``label`` (in order, lists in turn)."""
+    return ";".join(r["run_dir"] for records in record_lists for r in records
+                    if r["group"] == label)
+
+
 def child_accuracy_table(searches: list[dict]) -> pd.DataFrame:
-    """Per search group: supernet vs child accuracy without retraining, drop, entropy."""
+    """Per search group: supernet vs child accuracy without retraining, drop, entropy;
+    ``run_dirs``: the group's search run dirs."""
     rows = []
     for label in dict.fromkeys(r["group"] for r in searches):
         finals = [r["final"] for r in searches if r["group"] == label]
@@ -123,6 +130,7 @@ def child_accuracy_table(searches: list[dict]) -> pd.DataFrame:
             row[q] = text
             row[f"{q}_mean"] = mean
         row["n"] = len(finals)
+        row["run_dirs"] = _run_dirs(searches, label=label)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -133,7 +141,9 @@ def _search_cost_h(searches: list[dict], label: str) -> float | None:
 
 
 def retrain_table(searches: list[dict], retrains: list[dict]) -> pd.DataFrame:
-    """Per group: retrained test error mean ± std, params, MACs, search cost (device-hours)."""
+    """Per group: retrained test error mean ± std, params, MACs, search cost (device-hours);
+    ``run_dirs``: the group's search run dirs (search cost; none for baselines) and retrain run
+    dirs."""
     rows = []
     for label in dict.fromkeys(r["group"] for r in retrains):
         ms = [r["metrics"] for r in retrains if r["group"] == label]
@@ -146,12 +156,14 @@ def retrain_table(searches: list[dict], retrains: list[dict]) -> pd.DataFrame:
             "macs_m": round(float(np.mean([m["macs"] for m in ms])) / 1e6, 3),
             "search_cost_h": _search_cost_h(searches, label),
             "paper_error": pub[0], "paper_params_m": pub[1], "paper_cost_gpu_days": pub[2],
+            "run_dirs": _run_dirs(searches, retrains, label=label),
         })
     return pd.DataFrame(rows)
 
 
 def penalty_table(config: dict, searches: list[dict], retrains: list[dict]) -> pd.DataFrame:
-    """Per SNAS penalty level (increasing lambda): edges kept, params, MACs, accuracies."""
+    """Per SNAS penalty level (increasing lambda): edges kept, params, MACs, accuracies;
+    ``run_dirs``: the level's search and retrain run dirs."""
     lambdas = config[PAPER]["penalty_lambdas"]
     labels = [g.label for g in _groups(config) if g.level is not None]
     labels.sort(key=lambda lab: lambdas[lab.split(":", 1)[1]])
@@ -173,6 +185,7 @@ def penalty_table(config: dict, searches: list[dict], retrains: list[dict]) -> p
             "retrain_test_acc": _ms([m["test_acc"] for m in ms])[0],
             "retrain_test_acc_mean": _ms([m["test_acc"] for m in ms])[1],
             "n": len(finals),
+            "run_dirs": _run_dirs(searches, retrains, label=label),
         })
     return pd.DataFrame(rows)
 

@@ -71,6 +71,11 @@ def _rel(config: dict, path: Path) -> str:
     return str(path.relative_to(profile_dir(config)))
 
 
+def _joined(config: dict, dirs: list[Path]) -> str:
+    """``;``-joined dirs relative to ``results/<profile>`` (a table row's ``run_dirs``)."""
+    return ";".join(_rel(config, d) for d in dirs)
+
+
 def _recipe_text(r: dict) -> str:
     return (f"{r['optimizer']} lr={r['lr']:.3g} wd={r['weight_decay']:.2g} "
             f"ls={r['label_smoothing']:.2f} mixup={r['mixup_alpha']:.2f} "
@@ -80,7 +85,8 @@ def _recipe_text(r: dict) -> str:
 
 # --- tables ---------------------------------------------------------------------------------
 def recipe_swap_table(config: dict) -> pd.DataFrame:
-    """Rows: arch A, arch B; columns: accuracy with recipe A and with recipe B."""
+    """Rows: arch A, arch B; columns: accuracy with recipe A and with recipe B; ``run_dirs``:
+    the retrain dirs of both recipes."""
     rows = []
     for arch in ("A", "B"):
         m0 = _metrics(config, f"swap/{arch}_recipe{arch}")[0]
@@ -95,11 +101,14 @@ def recipe_swap_table(config: dict) -> pd.DataFrame:
         row["own_minus_swapped"] = round(row[f"recipe_{arch}_mean"]
                                          - row[f"recipe_{other}_mean"], 4)
         row["n"] = n
+        row["run_dirs"] = _joined(config, [d for rec in ("A", "B")
+                                           for d in run_dirs(config, f"swap/{arch}_recipe{rec}")])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def autotrain_table(config: dict) -> pd.DataFrame:
+    """Rows: default and searched recipe on AutoTrain's fixed arch; ``run_dirs``: retrain dirs."""
     rows = []
     for name in ("default", "autotrain"):
         ms = _metrics(config, f"autotrain/{name}")
@@ -107,14 +116,18 @@ def autotrain_table(config: dict) -> pd.DataFrame:
         rows.append({"recipe": name, "arch_id": ms[0]["arch_id"],
                      "macs_m": round(ms[0]["macs"] / 1e6, 4), "top1": text,
                      "top1_mean": round(mean, 4), "top1_std": round(std, 4), "n": n,
-                     "recipe_values": _recipe_text(ms[0]["recipe"])})
+                     "recipe_values": _recipe_text(ms[0]["recipe"]),
+                     "run_dirs": _joined(config, run_dirs(config, f"autotrain/{name}"))})
     return pd.DataFrame(rows)
 
 
 def predictor_table(config: dict) -> pd.DataFrame:
+    """Per predictor method: ranking quality over predictor seeds; ``run_dirs``: the predictor
+    dir."""
     from nasrepro.reporting.tables import fmt_mean_std, mean_std
 
-    runs = pd.read_csv(root(config) / "predictor" / "predictor_runs.csv")
+    pdir = root(config) / "predictor"
+    runs = pd.read_csv(pdir / "predictor_runs.csv")
     rows = []
     for method in config["fbnetv3"]["predictor_methods"]:
         sub = runs[runs["method"] == method]
@@ -126,11 +139,14 @@ def predictor_table(config: dict) -> pd.DataFrame:
         row["n_seeds"] = int(len(sub))
         row["n_train"] = int(sub["n_train"].iloc[0])
         row["n_test"] = int(sub["n_test"].iloc[0])
+        row["run_dirs"] = _joined(config, [pdir])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def early_stopping_table(config: dict) -> pd.DataFrame:
+    """Per search and epoch: rank correlation with the final ranking; ``run_dirs``: the search
+    dir."""
     rows = []
     for budget, mode in SEARCHES:
         d = search_dir(config, budget, mode)
@@ -140,11 +156,14 @@ def early_stopping_table(config: dict) -> pd.DataFrame:
             rows.append({"search": f"{budget}_{mode}", "epoch": int(r.epoch),
                          "rank_corr": round(float(r.corr), 4), "threshold": float(r.threshold),
                          "chosen": bool(r.chosen),
-                         "fraction_of_full": round(int(r.epoch) / summary["full_epochs"], 4)})
+                         "fraction_of_full": round(int(r.epoch) / summary["full_epochs"], 4),
+                         "run_dirs": _joined(config, [d])})
     return pd.DataFrame(rows)
 
 
 def search_table(config: dict) -> pd.DataFrame:
+    """Joint vs arch-only search; ``run_dirs``: the search dir and the best arch's retrain
+    dirs."""
     rows = []
     for name, budget, mode, role in (("joint (arch + recipe)", "A", "joint", "swap/A_recipeA"),
                                      ("arch only (default recipe)", "A", "arch_only",
@@ -160,7 +179,8 @@ def search_table(config: dict) -> pd.DataFrame:
                      "top1": text,
                      "top1_mean": round(mean, 4), "top1_std": round(std, 4), "n": n,
                      "trained_candidates": s["n_trained"], "trained_epochs": s["trained_epochs"],
-                     "fine_generations": s["fine_generations"]})
+                     "fine_generations": s["fine_generations"],
+                     "run_dirs": _joined(config, [d, *run_dirs(config, role)])})
     return pd.DataFrame(rows)
 
 
