@@ -53,7 +53,12 @@ def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
         parts = tsv.relative_to(bench).parts
         if parts[0] not in (paper, "data.tsv"):
             continue
-        name = "/".join(parts[:-1]) if len(parts) > 1 else tsv.stem
+        if len(parts) > 2:  # <paper>/<rule>/<job>.tsv: one line per rule
+            name = "/".join(parts[:-1])
+        elif len(parts) == 2:  # <paper>/<rule>.tsv (single-job rules: tables, figures, ...)
+            name = f"{parts[0]}/{Path(parts[1]).stem}"
+        else:
+            name = tsv.stem
         per_rule[name].append(float(pd.read_csv(tsv, sep="\t")["s"].iloc[0]))
     df = pd.DataFrame([{"rule": k, "jobs": len(v), "job_seconds_total": round(sum(v), 1),
                         "job_seconds_mean": round(sum(v) / len(v), 1)}
