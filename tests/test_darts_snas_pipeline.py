@@ -16,7 +16,7 @@ import pytest
 
 from nasrepro.io import read_json
 
-GROUPS = ["darts-1st", "darts-2nd", "snas:mild", "snas:aggressive"]
+GROUPS = ["darts-1st", "darts-2nd", "snas:mild", "snas:moderate", "snas:aggressive"]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_tables(results: Path) -> None:
     searched = retrain[retrain["method"] != "random-cell"]
     assert (searched["search_cost_h"] > 0).all()
     pen = pd.read_csv(tables / "darts_snas_penalty.csv")
-    assert list(pen["level"]) == ["mild", "aggressive"]
+    assert list(pen["level"]) == ["mild", "moderate", "aggressive"]
 
 
 def test_measurements_and_leaderboard(results: Path) -> None:

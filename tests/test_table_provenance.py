@@ -18,7 +18,8 @@ from nasrepro.reporting import fbnetv3 as fb
 
 @pytest.fixture()
 def config(tmp_path: Path) -> dict:
-    return load_config("tiny", {"results_dir": str(tmp_path / "res"), "progress": False})
+    return load_config("tiny", {"results_dir": str(tmp_path / "res"), "progress": False,
+                                "darts_snas": {"snas_levels": ["mild", "aggressive"]}})
 
 
 def _final(acc: float) -> dict:
