@@ -177,3 +177,13 @@ def test_threshold_on_a_single_value_uses_its_own_interval() -> None:
     assert run_test(df, {**t, "threshold": 0.6}).verdict == INCONCLUSIVE
     assert run_test(df, {k: v for k, v in t.items() if k != "ci_quantities"}).verdict == \
         INCONCLUSIVE  # one value, no interval
+
+
+def test_report_without_its_inputs_is_a_one_line_error(tmp_path: Path) -> None:
+    from nasrepro.config import load_config
+    from nasrepro.reporting.report import build_report
+
+    with pytest.raises(ConfigError, match="snakemake paper"):
+        build_report(load_config("tiny"), tmp_path / "paper", REPO / "paper" /
+                     "report_template.md", REPO / "paper" / "published.yaml", tmp_path / "none")
+    assert not (tmp_path / "paper").exists()  # nothing half-written

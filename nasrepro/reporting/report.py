@@ -20,6 +20,7 @@ from string import Template
 import pandas as pd
 import yaml
 
+from nasrepro.errors import ConfigError
 from nasrepro.io import atomic_path, read_json, write_text
 
 TITLES = {"spos": "SPOS", "darts_snas": "SNAS vs DARTS", "attentivenas": "AttentiveNAS",
@@ -113,6 +114,13 @@ def build_report(config: dict, out_dir: str | Path, template: str | Path,
         tables_dir: ``results/<profile>/tables`` (claims.* and leaderboard.*).
     """
     out_dir, tables_dir = Path(out_dir), Path(tables_dir)
+    needed = [Path(template), Path(published_file)] + [
+        tables_dir / f"{name}.{ext}" for name in ("claims", "leaderboard")
+        for ext in ("csv", "md", "tex")]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        raise ConfigError(f"the report needs {', '.join(missing)}; run `snakemake paper` (it "
+                          f"builds the claims and the leaderboard first) or fix the paths")
     for name in ("claims", "leaderboard"):
         for ext in ("csv", "md", "tex"):
             src = tables_dir / f"{name}.{ext}"

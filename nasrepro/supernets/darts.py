@@ -28,7 +28,6 @@ shape, exactly like the official net, whose 'none' op (``Zero``) returns ``x.mul
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +44,7 @@ from nasrepro.supernets.darts_ops import (
     drop_path,
     make_op,
 )
+from nasrepro.supernets.init import default_init_
 
 __all__ = [
     "AuxiliaryHead",
@@ -205,14 +205,7 @@ def reset_parameters(model: nn.Module, generator: torch.Generator | None = None)
     """
     if generator is None:
         return
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d | nn.Linear):
-                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
-                if m.bias is not None:
-                    fan_in = m.weight[0].numel()
-                    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+    default_init_(model, generator)
 
 
 def _stem(cfg: DartsConfig) -> nn.Sequential:

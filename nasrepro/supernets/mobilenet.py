@@ -46,7 +46,6 @@ mandatory recalibration (``nasrepro.evaluation`` recalibrates BN anyway).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +55,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasrepro.metrics.cost import conv2d_out_size
+from nasrepro.supernets.init import default_init_
 from nasrepro.supernets.shufflenet_blocks import SlicedBatchNorm2d
 
 __all__ = [
@@ -542,17 +542,8 @@ def init_weights(model: nn.Module, generator: torch.Generator | None = None) -> 
     Convs and linears: weight ``kaiming_uniform_(a=sqrt(5))``, bias ``U(-1/sqrt(fan_in),
     1/sqrt(fan_in))``; BN weight 1, bias 0.
     """
+    default_init_(model, generator)
     with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d | nn.Linear):
-                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
-                if m.bias is not None:
-                    fan_in = m.weight[0].numel()
-                    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
         for m in model.modules():
             if isinstance(m, MBBlock | DynMBBlock):
                 m.point_linear.bn.weight.zero_()
