@@ -117,6 +117,11 @@ def test_cost_matches_flop_counter_imagenet(imagenet) -> None:
     assert head.bn is None and model.final_expand_layer.bn is not None
     assert model.final_expand_layer.conv.out_channels == 6 * 216
     assert model.classifier.bias is not None and model.first_conv.bn.affine
+    # AttentiveNAS: no stem bias, ReLU inside the SE, SE width a quarter of the expanded width
+    assert model.first_conv.conv.bias is None
+    se = next(b.se for b in model.blocks if b.se is not None)
+    assert isinstance(se.act, torch.nn.ReLU)
+    assert se.reduce.out_channels == se_channels(se.reduce.in_channels)
 
 
 def test_supernet_matches_extracted_subnet_imagenet(imagenet) -> None:
@@ -225,6 +230,11 @@ def test_bad_settings() -> None:
         get_space("mobilenet/tiny", stages=bad)
     with pytest.raises(ConfigError, match="act"):
         get_space("mobilenet/tiny", act="gelu")
+    with pytest.raises(ConfigError, match="se_act"):
+        get_space("mobilenet/tiny", se_act="sigmoid")
+    for key in ("se_from_input", "stem_bias"):
+        with pytest.raises(ConfigError, match=key):
+            get_space("mobilenet/tiny", **{key: 1})
     space = get_space("mobilenet/tiny", num_classes=3)
     assert space.build(space.min_arch())(torch.randn(2, 1, 8, 8)).shape == (2, 3)
 

@@ -22,17 +22,28 @@ Presets:
   are reproduced as far as the published models pin them down. Reference archs A..G and their
   published MACs: :mod:`nasrepro.spaces.fbnetv3_archs`.
 * ``small`` / ``tiny`` / ``cifar10``: the ``mobilenet`` small (Fashion-MNIST), tiny (digits) and
-  cifar10 presets.
+  cifar10 presets with the FBNetV3 SE and stem below (SE inner activation = their ``act``).
+
+Every preset builds its SE and stem as the official FBNetV3 builder (facebookresearch/mobile-vision
+``mobile_cv/arch/fbnet_v2/``; settings of :class:`~nasrepro.supernets.mobilenet.MobileNetConfig`):
+``se_from_input`` -- SE width ``get_divisible_by(int(mid * 0.25 / t), 8)``, a quarter of the
+block input (``irf_block.py`` ``IRFBlock.__init__`` with ``less_se_channels`` from ``IRF_CFG`` of
+``fbnet_modeldef_cls_fbnetv3.py``), where AttentiveNAS takes a quarter of the expanded width;
+``se_act`` -- the block's activation between the SE convs (``IRFBlock`` hands its
+``relu_args``, h-swish for ``ir_k*_sehsig_hs``, to ``basic_blocks.build_se`` / ``SEModule``),
+gate h-sigmoid (``se_hsig``); ``stem_bias`` -- the ``conv_k3_hs`` stem conv keeps
+``nn.Conv2d``'s bias (``blocks_factory.py``, ``ConvBNRelu`` without ``bias=False``).
 
 ``imagenet`` networks follow the official blocks (setting ``official_blocks``): a residual only
 where the official ``IRFBlock`` has one (stride 1 and equal channels; no shortcut conv, no pooled
 shortcut). Some published models shrink one or two feature maps by a pixel with a smaller
 padding of a stride-2 depthwise conv (``dw_args padding``, "for latency optimization"); the
 arch key ``shrink_stages`` (optional, ``fbnetv3`` space only, omitted when empty) lists the
-stages whose first depthwise conv uses padding ``k // 2 - 1``. Remaining difference: the SE
-width is ``make_divisible(mid // 4, 8)`` instead of the official ``less_se_channels``
-(``mid / (4 t)``), which adds ~20 % params (FBNetV3-A: 10.6M vs 8.6M) but < 0.5 % MACs (the
-SE convs act on 1x1 maps): ``nasrepro cost`` gives the published MFLOPs of A..G within 0.4 %.
+stages whose first depthwise conv uses padding ``k // 2 - 1``. With these, ``nasrepro cost``
+gives the official builder's exact params and MACs of FBNetV3-A..G (8.60M .. 16.62M params,
+as published; MACs 0.2-0.4 % below the published MFLOPs, which count a little more than
+conv + linear MACs). Until the SE width followed ``less_se_channels`` (it was
+``make_divisible(mid // 4, 8)``), params were 23-46 % too high (FBNetV3-A 10.6M, G 24.3M).
 """
 
 from __future__ import annotations
@@ -89,14 +100,25 @@ PRESETS: dict[str, dict[str, Any]] = {
         "bn_eps": 1e-5,
         "resize_mode": "bicubic",
         "channels_last": False,
+        "se_from_input": True,  # official less_se_channels
+        "se_act": "h_swish",  # the block's activation
+        "stem_bias": True,
         "official_blocks": True,
     },
-    "small": copy.deepcopy(MOBILENET_PRESETS["small"]),
-    "tiny": copy.deepcopy(MOBILENET_PRESETS["tiny"]),
-    # CIFAR-10 (GPU profile): the mobilenet cifar10 preset, where that preset exists
-    **({"cifar10": copy.deepcopy(MOBILENET_PRESETS["cifar10"])}
-       if "cifar10" in MOBILENET_PRESETS else {}),
 }
+
+
+def _fbnet_se_and_stem(preset: dict[str, Any]) -> dict[str, Any]:
+    """A mobilenet preset with the official FBNetV3 SE (width from the block input, inner
+    activation = the block's) and stem bias."""
+    return {**copy.deepcopy(preset), "se_from_input": True, "se_act": preset["act"],
+            "stem_bias": True}
+
+
+PRESETS["small"] = _fbnet_se_and_stem(MOBILENET_PRESETS["small"])
+PRESETS["tiny"] = _fbnet_se_and_stem(MOBILENET_PRESETS["tiny"])
+if "cifar10" in MOBILENET_PRESETS:  # CIFAR-10 (GPU profile)
+    PRESETS["cifar10"] = _fbnet_se_and_stem(MOBILENET_PRESETS["cifar10"])
 
 
 class OfficialMBBlock(MBBlock):

@@ -113,6 +113,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "bn_eps": 1e-5,
         "resize_mode": "bicubic",
         "channels_last": False,
+        "se_from_input": False,  # SE width from the expanded width (AttentiveNAS)
+        "se_act": "relu",
+        "stem_bias": False,
     },
     "cifar10": {
         "input_channels": 3,
@@ -136,6 +139,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "bn_eps": 1e-5,
         "resize_mode": "bicubic",
         "channels_last": False,
+        "se_from_input": False,  # SE width from the expanded width (AttentiveNAS)
+        "se_act": "relu",
+        "stem_bias": False,
     },
     "small": {
         "input_channels": 1,
@@ -159,6 +165,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "bn_eps": 1e-5,
         "resize_mode": "bicubic",
         "channels_last": True,
+        "se_from_input": False,
+        "se_act": "relu",
+        "stem_bias": False,
     },
     "tiny": {
         "input_channels": 1,
@@ -182,6 +191,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "bn_eps": 1e-5,
         "resize_mode": "bicubic",
         "channels_last": True,
+        "se_from_input": False,
+        "se_act": "relu",
+        "stem_bias": False,
     },
 }
 
@@ -208,7 +220,12 @@ class MobileNetSpace(SearchSpace):
     the arch lists then have that length), ``last_conv`` (``{"c": widths}``), ``head_expand``
     (final expand layer = ``head_expand`` x last stage width), ``act`` (swish, relu, relu6,
     h_swish), ``dropout`` (standalone nets, before the classifier), ``bn_momentum``,
-    ``bn_eps``, ``resize_mode`` (``F.interpolate`` mode), ``channels_last`` (bool).
+    ``bn_eps``, ``resize_mode`` (``F.interpolate`` mode), ``channels_last`` (bool);
+    ``se_from_input`` (bool: SE width a quarter of the block input, FBNetV3, instead of a
+    quarter of the expanded width, AttentiveNAS; :func:`~nasrepro.supernets.mobilenet.
+    se_channels`), ``se_act`` (activation between the SE convs, ``act`` names), ``stem_bias``
+    (bool: bias in the first conv). The last three are off / ReLU in every ``mobilenet``
+    preset (AttentiveNAS) and as the official builder in the ``fbnetv3`` presets.
     """
 
     def __init__(self, preset: str, **settings: Any) -> None:
@@ -275,8 +292,12 @@ class MobileNetSpace(SearchSpace):
                 kernels=kernels,
                 expands=tuple(int(t) if float(t).is_integer() else float(t) for t in expands),
                 stride=int(st["s"]), se=st["se"]))
-        if s["act"] not in ACTIVATIONS:
-            raise self._fail(f"act={s['act']!r} must be one of {', '.join(ACTIVATIONS)}")
+        for k in ("act", "se_act"):
+            if s[k] not in ACTIVATIONS:
+                raise self._fail(f"{k}={s[k]!r} must be one of {', '.join(ACTIVATIONS)}")
+        for k in ("se_from_input", "stem_bias"):
+            if not isinstance(s[k], bool):
+                raise self._fail(f"{k}={s[k]!r} must be true or false")
         if s["resize_mode"] not in _RESIZE_MODES:
             raise self._fail(f"resize_mode={s['resize_mode']!r} must be one of "
                              f"{', '.join(_RESIZE_MODES)}")
@@ -300,6 +321,9 @@ class MobileNetSpace(SearchSpace):
             bn_eps=float(s["bn_eps"]),
             resize_mode=str(s["resize_mode"]),
             channels_last=bool(s["channels_last"]),
+            se_from_input=s["se_from_input"],
+            se_act=str(s["se_act"]),
+            stem_bias=s["stem_bias"],
         )
 
     # --- encoding -------------------------------------------------------------------------
@@ -463,7 +487,7 @@ class MobileNetSpace(SearchSpace):
         macs = (conv2d_macs(cfg.input_channels, c0, 3, p.first_size)
                 + conv2d_macs(c_last_in, ce, 1, p.final_size)
                 + conv2d_macs(ce, cl, 1, 1) + linear_macs(cl, cfg.num_classes))
-        params = (conv2d_params(cfg.input_channels, c0, 3) + bn_params(c0)
+        params = (conv2d_params(cfg.input_channels, c0, 3, bias=cfg.stem_bias) + bn_params(c0)
                   + conv2d_params(c_last_in, ce, 1) + bn_params(ce)
                   + conv2d_params(ce, cl, 1) + linear_params(cl, cfg.num_classes, bias=True))
         for b in p.blocks:
@@ -474,7 +498,7 @@ class MobileNetSpace(SearchSpace):
 
     def cost(self, arch: Arch) -> Cost:
         """Analytic MACs (conv + linear, at the arch's resolution) and params (standalone net,
-        affine BN, SE and classifier biases) of ``arch``."""
+        affine BN, SE and classifier biases, the stem bias with ``stem_bias``) of ``arch``."""
         return self.plan_cost(self.plan(arch))
 
     def macs_range(self) -> tuple[int, int]:

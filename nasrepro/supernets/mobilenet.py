@@ -7,13 +7,14 @@ static_layers}.py``, adapted there from Once-for-All):
 
 * input resized to the arch's resolution (``F.interpolate``, bicubic as the official
   ``forward``) when its size differs;
-* ``first_conv``: conv3x3 (stride ``first_stride``, pad 1, no bias) + BN + act;
+* ``first_conv``: conv3x3 (stride ``first_stride``, pad 1, no bias unless ``stem_bias``) + BN +
+  act;
 * ``blocks``: 7 stages of MBConv blocks (``MobileInvertedResidualBlock``), the first block of
   a stage with the stage stride. A block is ``inverted_bottleneck`` (1x1 conv + BN + act,
   absent when the expand ratio is 1), ``depth_conv`` (depthwise kxk + BN + act, then SE where
   the stage has SE), ``point_linear`` (1x1 conv + BN, no act). Mid channels
   ``make_divisible(round(c_in * t), 8)`` (``c_in`` when ``t == 1``). SE: global mean, 1x1 conv
-  to ``make_divisible(mid // 4, 8)`` (bias) + ReLU, 1x1 conv back (bias) + h-sigmoid, scale.
+  to :func:`se_channels` (bias) + ReLU (``se_act``), 1x1 conv back (bias) + h-sigmoid, scale.
   **Every** block has a residual (``ShortcutLayer``): identity, or ``avg_pool2d(2, padding=
   size % 2)`` when the stride is 2, then a 1x1 conv (no bias, no BN) when the channel counts
   differ; the block output is ``main + shortcut``;
@@ -22,7 +23,16 @@ static_layers}.py``, adapted there from Once-for-All):
   to the last-conv width + act (no BN, no bias); ``classifier`` linear with bias.
 
 Activation ``swish`` (``x * sigmoid(x)``, :class:`torch.nn.SiLU`); SE gate ``relu6(x + 3) / 6``
-(:class:`torch.nn.Hardsigmoid`). Dropout before the classifier and drop-connect on the
+(:class:`torch.nn.Hardsigmoid`).
+
+FBNetV3 settings (``MobileNetConfig``; all off for AttentiveNAS), as the official FBNetV3 builder
+(facebookresearch/mobile-vision ``mobile_cv/arch/fbnet_v2/``) has them: ``se_from_input``, the
+SE width of ``IRFBlock.__init__`` with ``less_se_channels`` (see :func:`se_channels`);
+``se_act``, the SE's inner activation (``IRFBlock`` passes its own ``relu_args``, h-swish in
+the ``*_hs`` blocks, to ``basic_blocks.build_se`` -> ``SEModule`` -> ``_se_op_conv``); and
+``stem_bias``, a bias in the first conv (``blocks_factory`` ``conv_k3_hs`` -> ``ConvBNRelu``
+leaves ``nn.Conv2d``'s default ``bias=True``, whereas every ``IRFBlock`` conv gets
+``bias=False``). Dropout before the classifier and drop-connect on the
 identity-shortcut blocks of the last two stages are off by default and set with
 ``set_dropout_rate`` (the official code uses them only on the max subnet in supernet training).
 
@@ -46,6 +56,7 @@ mandatory recalibration (``nasrepro.evaluation`` recalibrates BN anyway).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +77,7 @@ __all__ = [
     "NetPlan",
     "StageSpec",
     "extract_subnet",
+    "get_divisible_by",
     "init_weights",
     "make_divisible",
     "mid_channels",
@@ -94,6 +106,21 @@ def make_divisible(v: float, divisor: int = DIVISOR, min_value: int = 1) -> int:
     return new_v
 
 
+def get_divisible_by(num: float, divisor: int = DIVISOR, min_val: int | None = None) -> int:
+    """The official FBNet rounding (mobile-vision ``mobile_cv/arch/utils/helper.py``
+    ``get_divisible_by``): the nearest multiple of ``divisor`` (halves away from zero), one
+    step up when that is below ``0.95 * num``, at least ``min_val`` (default ``divisor``);
+    ``int(num)`` unchanged when already a multiple."""
+    ret = int(num)
+    if min_val is None:
+        min_val = divisor
+    if divisor > 0 and num % divisor != 0:
+        ret = int((math.floor(num / divisor + 0.5) or 1) * divisor)  # py2_round, num >= 0
+        if ret < 0.95 * num:
+            ret += divisor
+    return max(ret, min_val)
+
+
 def mid_channels(c_in: int, expand: float) -> int:
     """Mid (expanded) channels of an MBConv block: ``make_divisible(round(c_in * t), 8)``, or
     ``c_in`` when ``t == 1`` (no inverted bottleneck; equal to the official formula for the
@@ -103,9 +130,24 @@ def mid_channels(c_in: int, expand: float) -> int:
     return make_divisible(round(c_in * expand), DIVISOR)
 
 
-def se_channels(mid: int) -> int:
-    """Hidden channels of the SE module: ``make_divisible(mid // 4, 8)``."""
-    return make_divisible(mid // SE_REDUCTION, DIVISOR)
+def se_channels(mid: int, expand: float = 1, from_input: bool = False) -> int:
+    """Hidden channels of the SE module of a block with ``mid`` channels and expand ratio
+    ``expand``; the one place the SE width is computed (plans, hence cost and nets).
+
+    * default (AttentiveNAS, official ``SELayer`` / ``DynamicSE``):
+      ``make_divisible(mid // 4, 8)``, a quarter of the expanded width;
+    * ``from_input`` (FBNetV3, setting ``se_from_input``): mobile-vision
+      ``mobile_cv/arch/fbnet_v2/irf_block.py`` ``IRFBlock.__init__`` with ``less_se_channels``
+      (``IRF_CFG`` of ``fbnet_modeldef_cls_fbnetv3.py``): ``se_ratio = 0.25 / expansion``,
+      width ``get_divisible_by(int(mid * se_ratio), 8)`` (``basic_blocks.build_se``), i.e. a
+      quarter of the block *input*; the float steps are the official ones (``int`` truncates).
+      timm's ``_gen_fbnetv3`` (``se_from_exp=False``, ``round_limit=0.95``) gives the same.
+    """
+    if not from_input:
+        return make_divisible(mid // SE_REDUCTION, DIVISOR)
+    se_ratio = 1 / SE_REDUCTION  # 0.25, exact
+    se_ratio /= expand
+    return get_divisible_by(int(mid * se_ratio), DIVISOR)
 
 
 @dataclass(frozen=True)
@@ -139,10 +181,20 @@ class MobileNetConfig:
     resize_mode: str = "bicubic"  # F.interpolate mode when the input size != resolution
     #: keep conv weights in channels-last layout (faster CPU training for depthwise convs)
     channels_last: bool = False
+    #: SE width from the block input (FBNetV3 ``less_se_channels``; :func:`se_channels`)
+    se_from_input: bool = False
+    #: activation between the two SE convs (AttentiveNAS ReLU; FBNetV3 the block's h-swish)
+    se_act: str = "relu"
+    #: bias in the first conv (the official FBNetV3 stem ``conv_k3_hs`` has one)
+    stem_bias: bool = False
 
     def make_act(self) -> nn.Module:
         """A fresh activation module."""
         return ACTIVATIONS[self.act]()
+
+    def make_se_act(self) -> nn.Module:
+        """A fresh SE inner activation module."""
+        return ACTIVATIONS[self.se_act]()
 
 
 @dataclass(frozen=True)
@@ -202,8 +254,9 @@ def plan_arch(cfg: MobileNetConfig, arch: dict[str, Any]) -> NetPlan:
             stride = spec.stride if j == 0 else 1
             mid = mid_channels(c_in, t)
             out_size = conv2d_out_size(size, k, stride, k // 2)
-            blocks.append(BlockPlan(s, j, c_in, c_out, k, t, mid,
-                                    se_channels(mid) if spec.se else 0, stride, size, out_size))
+            se_mid = se_channels(mid, t, cfg.se_from_input) if spec.se else 0
+            blocks.append(BlockPlan(s, j, c_in, c_out, k, t, mid, se_mid, stride, size,
+                                    out_size))
             c_in, size = c_out, out_size
     return NetPlan(res, width[0], first_size, tuple(blocks), cfg.head_expand * width[-2],
                    width[-1], size)
@@ -211,13 +264,15 @@ def plan_arch(cfg: MobileNetConfig, arch: dict[str, Any]) -> NetPlan:
 
 # --- standalone network -----------------------------------------------------------------------
 class ConvBnAct(nn.Module):
-    """conv (no bias) + optional BN + optional activation (official ``ConvBnActLayer``)."""
+    """conv (no bias unless ``bias``) + optional BN + optional activation (official
+    ``ConvBnActLayer``)."""
 
     def __init__(self, cfg: MobileNetConfig, c_in: int, c_out: int, kernel: int, stride: int = 1,
-                 groups: int = 1, use_bn: bool = True, act: bool = True) -> None:
+                 groups: int = 1, use_bn: bool = True, act: bool = True,
+                 bias: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups,
-                              bias=False)
+                              bias=bias)
         self.bn = nn.BatchNorm2d(c_out, eps=cfg.bn_eps, momentum=cfg.bn_momentum) \
             if use_bn else None
         self.act = cfg.make_act() if act else None
@@ -232,18 +287,19 @@ class ConvBnAct(nn.Module):
 
 
 class SE(nn.Module):
-    """Squeeze-and-excitation (official ``SELayer``): mean, 1x1+ReLU, 1x1+h-sigmoid, scale."""
+    """Squeeze-and-excitation (official ``SELayer``; FBNet ``SEModule``): mean, 1x1 + ``act``
+    (ReLU unless given), 1x1 + h-sigmoid, scale."""
 
-    def __init__(self, channels: int, mid: int) -> None:
+    def __init__(self, channels: int, mid: int, act: nn.Module | None = None) -> None:
         super().__init__()
         self.reduce = nn.Conv2d(channels, mid, 1, bias=True)
-        self.relu = nn.ReLU()
+        self.act = nn.ReLU() if act is None else act
         self.expand = nn.Conv2d(mid, channels, 1, bias=True)
         self.h_sigmoid = nn.Hardsigmoid()
 
     def forward(self, x: Tensor) -> Tensor:
         y = x.mean((2, 3), keepdim=True)
-        y = self.h_sigmoid(self.expand(self.relu(self.reduce(y))))
+        y = self.h_sigmoid(self.expand(self.act(self.reduce(y))))
         return x * y
 
 
@@ -270,7 +326,7 @@ class MBBlock(nn.Module):
         self.inverted_bottleneck = (ConvBnAct(cfg, p.c_in, p.mid, 1) if p.has_bottleneck
                                     else None)
         self.depth_conv = ConvBnAct(cfg, p.mid, p.mid, p.kernel, p.stride, groups=p.mid)
-        self.se = SE(p.mid, p.se_mid) if p.se_mid else None
+        self.se = SE(p.mid, p.se_mid, cfg.make_se_act()) if p.se_mid else None
         self.point_linear = ConvBnAct(cfg, p.mid, p.c_out, 1, act=False)
         self.shortcut = nn.Conv2d(p.c_in, p.c_out, 1, bias=False) if p.shortcut_conv else None
         self.drop_connect_rate = 0.0
@@ -307,7 +363,7 @@ class MobileNet(nn.Module):
         self.cfg, self.plan, self.arch = cfg, plan, arch
         self.resolution = plan.resolution
         self.first_conv = ConvBnAct(cfg, cfg.input_channels, plan.first_width, 3,
-                                    cfg.first_stride)
+                                    cfg.first_stride, bias=cfg.stem_bias)
         self.blocks = nn.ModuleList([MBBlock(cfg, p) for p in plan.blocks])
         self.final_expand_layer = ConvBnAct(cfg, plan.last_in, plan.expand_width, 1)
         self.feature_mix_layer = ConvBnAct(cfg, plan.expand_width, plan.last_width, 1,
@@ -384,9 +440,10 @@ class DynConvBnAct(nn.Module):
     """Elastic :class:`ConvBnAct` (official ``DynamicConvBnActLayer``)."""
 
     def __init__(self, cfg: MobileNetConfig, c_in: int, c_out: int, kernel: int, stride: int = 1,
-                 depthwise: bool = False, use_bn: bool = True, act: bool = True) -> None:
+                 depthwise: bool = False, use_bn: bool = True, act: bool = True,
+                 bias: bool = False) -> None:
         super().__init__()
-        self.conv = DynConv2d(c_in, c_out, kernel, stride, depthwise=depthwise)
+        self.conv = DynConv2d(c_in, c_out, kernel, stride, depthwise=depthwise, bias=bias)
         self.bn = SlicedBatchNorm2d(c_out, eps=cfg.bn_eps, momentum=cfg.bn_momentum) \
             if use_bn else None
         self.act = cfg.make_act() if act else None
@@ -401,18 +458,19 @@ class DynConvBnAct(nn.Module):
 
 
 class DynSE(nn.Module):
-    """Elastic SE (official ``DynamicSE``): hidden width ``se_channels(C)`` of its input."""
+    """Elastic SE (official ``DynamicSE``): hidden width ``mid`` (the block plan's
+    :func:`se_channels`) on the first channels of its allocation."""
 
-    def __init__(self, channels: int, mid: int) -> None:
+    def __init__(self, channels: int, mid: int, act: nn.Module | None = None) -> None:
         super().__init__()
         self.reduce = DynConv2d(channels, mid, 1, bias=True)
-        self.relu = nn.ReLU()
+        self.act = nn.ReLU() if act is None else act
         self.expand = DynConv2d(mid, channels, 1, bias=True)
         self.h_sigmoid = nn.Hardsigmoid()
 
     def forward(self, x: Tensor, mid: int) -> Tensor:
         y = x.mean((2, 3), keepdim=True)
-        y = self.relu(self.reduce(y, mid))
+        y = self.act(self.reduce(y, mid))
         y = self.h_sigmoid(self.expand(y, x.shape[1]))
         return x * y
 
@@ -437,8 +495,12 @@ class DynMBBlock(nn.Module):
                                     if any(t != 1 for t in spec.expands) else None)
         self.depth_conv = DynConvBnAct(cfg, max_mid, max_mid, max(spec.kernels), stride,
                                        depthwise=True)
-        self.se = DynSE(max_mid, max(se_channels(m) for m in range(1, max_mid + 1))) \
-            if spec.se else None
+        if cfg.se_from_input:
+            max_se = max(se_channels(mid_channels(c, t), t, True)
+                         for c in in_widths for t in spec.expands)
+        else:
+            max_se = max(se_channels(m) for m in range(1, max_mid + 1))
+        self.se = DynSE(max_mid, max_se, cfg.make_se_act()) if spec.se else None
         self.point_linear = DynConvBnAct(cfg, max_mid, c_out, 1, act=False)
         needs_conv = any(a != b for a in in_widths for b in spec.widths)
         self.shortcut = DynConv2d(c_in, c_out, 1) if needs_conv else None
@@ -476,7 +538,7 @@ class MobileNetSupernet(nn.Module):
         self.cfg = cfg
         self.validate = validate
         self.first_conv = DynConvBnAct(cfg, cfg.input_channels, max(cfg.first_widths), 3,
-                                       cfg.first_stride)
+                                       cfg.first_stride, bias=cfg.stem_bias)
         blocks: list[DynMBBlock] = []
         #: flat block indices of each stage (official ``block_group_info``)
         self.block_group_info: list[list[int]] = []
