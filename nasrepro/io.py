@@ -2,7 +2,8 @@
 
 Results are never left half-written: every writer goes through a temporary file in the same
 folder followed by :func:`os.replace`. :func:`write_provenance` records what is needed to
-reproduce a run (git commit, package versions, device, seed, wall time, dataset checksum).
+reproduce a run (git commit and whether the code paths were dirty, package versions, device and
+CPU, threads, seed, wall time, dataset checksum).
 """
 
 from __future__ import annotations
@@ -90,20 +91,54 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def git_commit() -> str:
-    """The current git commit (with ``-dirty`` if the tree has changes), or ``unknown``."""
-    here = Path(__file__).resolve().parent
+#: What decides a run's results: the library, the method plug-ins, the DAG, the configs, the
+#: package metadata, the paper inputs the `claims`/`report` rules read, and the tests' toy
+#: plug-in + config (the tiny reference run uses them). Only these make a run "code dirty": the
+#: reference tables the `paper` rule writes into paper/<profile>/ while other jobs still run,
+#: results/, the README and the tests do not.
+CODE_PATHS = ("nasrepro", "methods", "workflow", "Snakefile", "config", "pyproject.toml",
+              "paper/claims.yaml", "paper/published.yaml", "paper/report_template.md",
+              "tests/toy_methods", "tests/config")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def code_state(repo: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The commit the code was run from, and whether the code paths differ from it.
+
+    Returns ``{"git_commit": "<sha>" (+ "-dirty" when code_dirty), "code_dirty": bool,
+    "dirty_code_files": [paths]}``; untracked (not ignored) files under :data:`CODE_PATHS`
+    count as dirty. ``git_commit`` is ``"unknown"`` and ``code_dirty`` ``None`` outside git.
+    """
+    repo = Path(repo) if repo is not None else REPO_ROOT
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                              check=True).stdout
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
+        commit = git("rev-parse", "HEAD").strip()
+        status = git("status", "--porcelain", "--untracked-files=all", "--", *CODE_PATHS)
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return {"git_commit": "unknown", "code_dirty": None, "dirty_code_files": []}
+    files = sorted({line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines()
+                    if line.strip()})
+    return {"git_commit": commit + ("-dirty" if files else ""), "code_dirty": bool(files),
+            "dirty_code_files": files}
+
+
+def git_commit() -> str:
+    """The current git commit (``-dirty`` if a code path has changes), or ``unknown``."""
+    return code_state()["git_commit"]
+
+
+def warn_if_dirty(state: dict[str, Any], where: str) -> None:
+    """One loud stderr line when ``state`` (from :func:`code_state`) is code dirty."""
+    if state.get("code_dirty"):
+        files = state["dirty_code_files"]
+        shown = ", ".join(files[:8]) + (f" and {len(files) - 8} more" if len(files) > 8 else "")
+        print(f"warning: code tree dirty ({len(files)} files: {shown}); {where} records "
+              f"{state['git_commit']}: commit the code before producing reference results",
+              file=sys.stderr)
 
 
 def package_versions() -> dict[str, str]:
@@ -119,6 +154,16 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_info(device: str = "cpu") -> dict[str, Any]:
     """Where the run happened."""
     import torch
@@ -127,7 +172,13 @@ def device_info(device: str = "cpu") -> dict[str, Any]:
         "device": device,
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # kernels torch dispatches
         "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "thread_env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                      "OPENBLAS_NUM_THREADS")},
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
@@ -151,8 +202,10 @@ def write_provenance(
     """
     run_dir = Path(run_dir)
     write_yaml(run_dir / "config.resolved.yaml", config)
+    state = code_state()
+    warn_if_dirty(state, f"{run_dir}/provenance.json")
     prov = {
-        "git_commit": git_commit(),
+        **state,
         "versions": package_versions(),
         "device": device_info(device),
         "seed": seed,

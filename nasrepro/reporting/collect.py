@@ -2,14 +2,15 @@
 
 The committed reference results of the default profile live there: the tables (CSV, Markdown,
 LaTeX) and figures (PDF, PNG) exactly as the pipeline wrote them, ``provenance.json`` (the
-resolved config, every run's provenance record, git commits, versions, devices, wall times)
-and ``benchmarks.csv`` (Snakemake's per-job wall times, summed per rule).
+resolved config, every run's provenance record, the git commits with their number of runs and
+whether the code was dirty, versions, devices, wall times) and ``benchmarks.csv`` (Snakemake's
+per-job wall times, summed per rule).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pandas as pd
@@ -33,16 +34,23 @@ def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
         prov["run_dir"] = str(prov_file.parent.relative_to(src))
         runs.append(prov)
     data_prov = sorted((src / "data").rglob("provenance.json"))
+    data = read_json(data_prov[0]) if data_prov else None
     checksums = sorted({r["dataset_checksum"] for r in runs if r.get("dataset_checksum")})
+    fed = runs + ([data] if data else [])  # every run dir whose output feeds the tables
+    commit_runs = Counter(r.get("git_commit", "unknown") for r in runs)
+    dirty = [r for r in fed if r.get("code_dirty") or str(r.get("git_commit")).endswith("-dirty")]
     write_json(out_dir / "provenance.json", {
         "profile": config["profile"],
         "paper": paper,
         "config": config,
-        "git_commits": sorted({r["git_commit"] for r in runs}),
+        "git_commits": sorted({r.get("git_commit", "unknown") for r in fed}),
+        "git_commit_runs": dict(sorted(commit_runs.items())),  # paper runs per commit
+        "code_dirty_runs": sum(1 for r in dirty if r is not data),  # paper runs
+        "dirty_code_files": sorted({f for r in dirty for f in r.get("dirty_code_files", [])}),
         "versions": runs[0]["versions"] if runs else {},
         "devices": sorted({r["device"]["device"] for r in runs}),
         "dataset_checksums": checksums,
-        "data": read_json(data_prov[0]) if data_prov else None,
+        "data": data,
         "n_runs": len(runs),
         "sum_run_wall_time_s": round(sum(r["wall_time_s"] for r in runs), 1),
         "runs": runs,

@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import shutil
+from collections import Counter
 from pathlib import Path
 from string import Template
 
@@ -102,6 +103,31 @@ def _hardware(prov: list[dict]) -> str:
             f"{platform.machine()} with {os.cpu_count()} CPU cores")
 
 
+def _provenance(prov: list[dict]) -> tuple[str, str]:
+    """The commits that produced the numbers (each with its number of runs) and a loud warning
+    when any run was made from a dirty code tree, from the per-paper ``provenance.json``."""
+    runs: Counter[str] = Counter()
+    for p in prov:
+        runs.update(p.get("git_commit_runs", {}))
+    commits = sorted({c for p in prov for c in p.get("git_commits", [])})
+    if not commits:
+        return "-", ""
+    cells = [f"`{c}` ({runs[c]} runs)" if runs.get(c) else f"`{c}` (data split)"
+             for c in commits]
+    text = ", ".join(cells)
+    if len({c.removesuffix("-dirty") for c in commits}) > 1:
+        text = f"**{len(commits)} commits**: {text}"
+    n_dirty = sum(p.get("code_dirty_runs", 0) for p in prov)
+    warning = ""
+    if n_dirty or any(c.endswith("-dirty") for c in commits):
+        files = sorted({f for p in prov for f in p.get("dirty_code_files", [])})
+        shown = ", ".join(f"`{f}`" for f in files[:20]) + (" ..." if len(files) > 20 else "")
+        warning = (f"> **Warning: made from a dirty code tree.** {n_dirty} run(s) ran code that "
+                   f"differs from its commit (changed: {shown or '?'}), so no commit reproduces "
+                   f"these numbers exactly. Commit the code and rerun.\n\n")
+    return text, warning
+
+
 def build_report(config: dict, out_dir: str | Path, template: str | Path,
                  published_file: str | Path, tables_dir: str | Path) -> Path:
     """Write ``out_dir/REPORT.md`` and copy claims/leaderboard tables beside it.
@@ -135,7 +161,7 @@ def build_report(config: dict, out_dir: str | Path, template: str | Path,
     secs = {p: _compute(out_dir / p) for p in papers}
     total = sum(v for v in secs.values() if math.isfinite(v))
     compute = ", ".join(f"{TITLES[p]} {v:,.0f} s" for p, v in secs.items() if math.isfinite(v))
-    commits = sorted({c for p in prov for c in p.get("git_commits", [])})
+    commits, code_warning = _provenance(prov)
     shown_board = board.drop(columns=[c for c in ("arch_json", "run_dirs") if c in board])
     text = Template(Path(template).read_text()).substitute(
         profile=config["profile"],
@@ -144,7 +170,8 @@ def build_report(config: dict, out_dir: str | Path, template: str | Path,
         papers=", ".join(TITLES.get(p, p) for p in papers),
         hardware=_hardware(prov),
         compute=f"sum of job wall times {total:,.0f} s ({total / 3600:.2f} core-hours): {compute}",
-        commits=", ".join(f"`{c[:12]}`" for c in commits) or "-",
+        commits=commits,
+        code_warning=code_warning,
         claims=_md_table(_claims_view(claims)),
         leaderboard=_md_table(shown_board) if len(shown_board) else "No searched arch yet.",
         paper_sections="\n\n".join(
