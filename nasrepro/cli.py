@@ -288,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    from nasrepro.determinism import pin_thread_env, threads_from_argv
+
+    # before build_parser imports torch/numpy: their thread pools follow the config alone
+    threads = threads_from_argv(sys.argv[1:] if argv is None else argv)
+    if threads is not None:
+        pin_thread_env(threads)
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

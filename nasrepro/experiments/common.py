@@ -18,8 +18,11 @@ from nasrepro.spaces.base import SearchSpace
 
 
 def set_threads(config: dict) -> None:
-    """Use the configured number of torch threads (per Snakemake job)."""
-    torch.set_num_threads(int(config.get("threads", 1)))
+    """Pin torch's intra/inter-op threads to the config's ``threads`` (per Snakemake job) and
+    turn deterministic algorithms on (:mod:`nasrepro.determinism`)."""
+    from nasrepro.determinism import pin_torch
+
+    pin_torch(int(config.get("threads", 1)), config.get("device", "cpu"))
 
 
 def splits_path(config: dict) -> Path:

@@ -1,0 +1,82 @@
+"""Threads and determinism of a job, pinned from the config's ``threads`` key (issue 17).
+
+A job's results must not depend on the machine's default thread counts, on the environment it
+was started from, or on how many jobs Snakemake runs beside it. Two places pin that:
+
+* :func:`pin_thread_env` — before torch/numpy are imported (``nasrepro.cli.main`` calls it
+  first), the OpenMP/BLAS environment (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``,
+  ``OPENBLAS_NUM_THREADS`` ...) is set from the config. It overrides what the caller set,
+  including Snakemake, which exports the job's *scaled* ``threads`` (fewer under ``--cores 1``).
+* :func:`pin_torch` — torch's intra- and inter-op thread pools from the same number, and
+  ``torch.use_deterministic_algorithms(True)`` (on the CPU every op used here has a
+  deterministic kernel, so nothing is slowed or refused; on CUDA it only warns, and cuDNN
+  autotuning is off).
+
+What stays machine-dependent: float kernels are chosen by CPU instruction set (oneDNN/MKL pick
+AVX2 / AVX-512 / AMX code paths at run time), so a different CPU model may round differently;
+see the README section "Verifying the reference".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+#: thread-count variables of OpenMP and the BLAS libraries torch, numpy and scipy link
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                   "GOTO_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def threads_from_argv(argv: Sequence[str]) -> int | None:
+    """The ``threads`` of the config a ``nasrepro`` command line names (``--config-file`` or
+    ``--profile``, else the default profile); ``None`` when it cannot be read (the command
+    itself then reports the problem)."""
+    try:
+        config_file = _option(argv, "--config-file")
+        if config_file is not None:
+            import yaml
+
+            config = yaml.safe_load(Path(config_file).read_text()) or {}
+        else:
+            from nasrepro.config import load_config
+
+            config = load_config(_option(argv, "--profile") or "default")
+        return int(config.get("threads", 1))
+    except Exception:  # noqa: BLE001 - any failure here is reported by the command itself
+        return None
+
+
+def pin_thread_env(threads: int) -> None:
+    """Set every OpenMP/BLAS thread variable to ``threads`` (call before importing torch)."""
+    for var in THREAD_ENV_VARS:
+        os.environ[var] = str(threads)
+    # cuBLAS needs a fixed workspace for deterministic matmuls (read when CUDA starts)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def pin_torch(threads: int, device: str = "cpu") -> None:
+    """Pin torch's intra-op and inter-op threads to ``threads`` and turn deterministic
+    algorithms on (CPU: strict; CUDA: warn on an op without a deterministic kernel)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    if torch.get_num_interop_threads() != threads:
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # inter-op pool already started in this process (tests)
+            pass
+    cuda = str(device).startswith("cuda")
+    torch.use_deterministic_algorithms(True, warn_only=cuda)
+    if cuda:
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
