@@ -4,7 +4,7 @@ CORES ?= all
 PROFILE ?= default
 STAMP := .cache/setup.stamp
 
-.PHONY: setup data test reproduce tiny paper dry-run lint bench clean
+.PHONY: setup data test reproduce tiny paper verify reference verify-run dry-run lint bench clean
 
 # torch first, pinned: an unpinned torch would pull several GB of CUDA packages.
 $(STAMP): pyproject.toml
@@ -33,6 +33,35 @@ tiny: setup
 # Tables, figures, provenance, claims verdicts, leaderboard and REPORT.md into paper/<profile>/.
 paper: setup
 	$(PY) -m snakemake paper --cores $(CORES) --config profile=$(PROFILE)
+
+# The reference check (README "Verifying the reference"): rerun PROFILE's whole DAG into the
+# scratch folder VERIFY_DIR, then compare its tables cell by cell with the committed
+# paper/$(PROFILE)/ (`make verify`, exit 1 on a difference) or replace that reference with them
+# (`make reference`). The tiny reference is made by exactly the tests' invocation
+# (tests/conftest.py run_tiny_dag: tests/config/e2e.yaml + the toy plug-in of tests/toy_methods),
+# so the tests' session DAG must equal it byte for byte; it keeps only the table CSVs.
+VERIFY_DIR ?= .cache/verify/$(PROFILE)
+VERIFY_DEPS := setup data
+ifeq ($(PROFILE),tiny)
+VERIFY_DEPS := setup
+VERIFY_ENV := NASREPRO_OFFLINE=1 NASREPRO_METHODS=$(CURDIR)/tests/toy_methods
+VERIFY_CONFIGFILE := --configfile $(CURDIR)/tests/config/e2e.yaml
+REFERENCE_FLAGS := --csv-only
+endif
+VERIFY_DAG = $(VERIFY_ENV) $(PY) -m snakemake --cores $(CORES) --quiet rules --nolock \
+	$(VERIFY_CONFIGFILE) --config profile=$(PROFILE) results_dir=$(CURDIR)/$(VERIFY_DIR)/results \
+	paper_dir=$(CURDIR)/$(VERIFY_DIR)/paper
+
+verify-run: $(VERIFY_DEPS)
+	rm -rf $(VERIFY_DIR)
+	$(VERIFY_DAG)
+
+verify: verify-run
+	$(PY) -m nasrepro.cli verify $(VERIFY_DIR)/paper/$(PROFILE) paper/$(PROFILE)
+
+reference: verify-run
+	$(PY) -m nasrepro.cli reference $(VERIFY_DIR)/paper/$(PROFILE) paper/$(PROFILE) \
+	  $(REFERENCE_FLAGS) --command-line "make reference PROFILE=$(PROFILE)"
 
 dry-run: setup
 	@for p in tiny default cifar10 imagenet; do \

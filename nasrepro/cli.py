@@ -184,6 +184,19 @@ def cmd_report_md(args: argparse.Namespace) -> None:
                  args.tables_dir or profile_dir(config) / "tables")
 
 
+def cmd_verify(args: argparse.Namespace) -> None:
+    from nasrepro.reporting.verify import verify
+
+    if not verify(args.new, args.reference):
+        raise SystemExit(1)
+
+
+def cmd_reference(args: argparse.Namespace) -> None:
+    from nasrepro.reporting.verify import write_reference
+
+    write_reference(args.new, args.reference, csv_only=args.csv_only, command=args.command_line)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nasrepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +281,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--published", default="paper/published.yaml")
     p.add_argument("--tables-dir", default=None, help="default: results/<profile>/tables")
     p.set_defaults(func=cmd_report_md)
+
+    p = sub.add_parser("verify", help="compare a run's tables with the committed reference; "
+                                      "exit 1 on a difference")
+    p.add_argument("new", help="the new run's paper/<profile> (or results/<profile>/tables)")
+    p.add_argument("reference", help="the committed reference, e.g. paper/tiny")
+    p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("reference", help="(re)write the committed reference from a run")
+    p.add_argument("new", help="the run's paper/<profile> folder")
+    p.add_argument("reference", help="the reference folder to replace, e.g. paper/tiny")
+    p.add_argument("--csv-only", action="store_true",
+                   help="only the compared CSV tables (+ REFERENCE.json), no figures/report")
+    p.add_argument("--command-line", default=None, help="the command that made the run")
+    p.set_defaults(func=cmd_reference)
 
     # paper-specific steps: nasrepro.experiments.<paper>.add_commands(sub, with_config)
     import importlib
