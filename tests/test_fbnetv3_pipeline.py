@@ -46,7 +46,8 @@ def test_tables_exist_and_have_their_rows(fb_results: Path) -> None:
 
 def test_measurements_and_leaderboard(fb_results: Path) -> None:
     m = pd.read_csv(fb_results / "tables" / "fbnetv3_measurements.csv")
-    assert list(m.columns) == ["quantity", "group", "seed", "value", "run_dir"]
+    assert list(m.columns) == ["quantity", "group", "seed", "value", "run_dir", "unit"]
+    assert set(m.loc[m["quantity"] == "swap_acc", "unit"]) == {"search seed 0"}
     groups = m.groupby("quantity")["group"].apply(set).to_dict()
     assert groups["swap_acc"] == {"A:recipeA", "A:recipeB", "B:recipeB", "B:recipeA"}
     assert groups["autotrain_acc"] == {"default", "autotrain"}

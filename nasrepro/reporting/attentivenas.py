@@ -176,10 +176,23 @@ def measurements(config: dict) -> pd.DataFrame:
     pdir = "attentivenas/predictor"
     for q, key in (("predictor_tau", "predictor"), ("short_long_tau", "short_long"),
                    ("seed_seed_tau", "seed_seed")):
-        # the tau and its bootstrap CI over the subnets (one supernet: no spread over seeds)
-        for suffix, field in (("", "tau"), ("_ci_low", "low"), ("_ci_high", "high")):
+        # the tau, its bootstrap CI and its number of subnets (one supernet: no seed spread)
+        for suffix, field in (("", "tau"), ("_ci_low", "low"), ("_ci_high", "high"),
+                              ("_n", "n")):
             rows.append({"quantity": q + suffix, "group": res["sampler"], "seed": res["seed"],
                          "value": res[key][field], "run_dir": pdir})
+    # the sampler variant (claim A2's guard: the paper's ordering is for k = 50 with the
+    # accuracy predictor as the scorer) and chance accuracy (guards)
+    att = config["attentivenas"]["attentive"]
+    for sampler in config["attentivenas"]["samplers"]:
+        if sampler in ("bestup", "worstup"):
+            for q, v in (("attentive_k", float(att["k"])),
+                         ("attentive_scorer_predictor", float(att["scorer"] == "predictor"))):
+                rows.append({"quantity": q, "group": sampler, "seed": config["seeds"][0],
+                             "value": v, "run_dir": str(_run_dir(config, sampler, config[
+                                 "seeds"][0]).relative_to(base))})
+    rows.append({"quantity": "chance_acc", "group": "all", "seed": config["seeds"][0],
+                 "value": _chance(config), "run_dir": pdir})
     return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)
 
 

@@ -45,6 +45,12 @@ SEARCH_QUANTITIES = ("supernet_val_acc", "child_val_acc", "child_val_acc_recal",
 # --------------------------------------------------------------------------- loading
 
 
+def _search_space(config: dict) -> Any:
+    from nasrepro.experiments.darts_snas import search_space
+
+    return search_space(config)
+
+
 def _groups(config: dict) -> list[Any]:
     from nasrepro.experiments.darts_snas import groups
 
@@ -98,10 +104,24 @@ def _ms(values: list[float], digits: int = 2) -> tuple[str, float, float, int]:
 def measurements(config: dict, searches: list[dict], retrains: list[dict]) -> pd.DataFrame:
     """Tidy ``quantity, group, seed, value, run_dir`` of every number the claims read."""
     rows = []
+    chance = 100.0 / _search_space(config).cfg.num_classes
     for r in searches:
+        f = r["final"]
         for q in SEARCH_QUANTITIES:
             rows.append({"quantity": q, "group": r["group"], "seed": r["seed"],
-                         "value": float(r["final"][q]), "run_dir": r["run_dir"]})
+                         "value": float(f[q]), "run_dir": r["run_dir"]})
+        # claims' guards and D1: drop normalised by the supernet's room above chance, and the
+        # derived cell's edges with a parametric (conv) op
+        room = float(f["supernet_val_acc"]) - chance
+        for q, v in (("child_drop_norm", float(f["child_drop"]) / room if room > 0 else np.nan),
+                     ("parametric_edges", float(sum(op.startswith(("sep_conv", "dil_conv"))
+                                                    for cell in ("normal", "reduce")
+                                                    for op, *_ in f["arch"][cell])))):
+            rows.append({"quantity": q, "group": r["group"], "seed": r["seed"], "value": v,
+                         "run_dir": r["run_dir"]})
+    if searches:
+        rows.append({"quantity": "chance_acc", "group": "all", "seed": searches[0]["seed"],
+                     "value": chance, "run_dir": searches[0]["run_dir"]})
     for r in retrains:
         m = r["metrics"]
         for q, v in (("retrain_test_acc", m["test_acc"]), ("retrain_params", m["params"]),

@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from nasrepro.config import profile_dir
@@ -184,31 +185,113 @@ def search_table(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: retrain role -> the search whose seed is its independent replicate (its ``unit``)
+ROLE_SEARCH = {"swap/A_recipeA": ("A", "joint"), "swap/A_recipeB": ("A", "joint"),
+               "swap/B_recipeB": ("B", "joint"), "swap/B_recipeA": ("B", "joint"),
+               "autotrain/default": ("A", "autotrain"), "autotrain/autotrain": ("A", "autotrain"),
+               "search/arch_only": ("A", "arch_only")}
+
+
+def _search_unit(config: dict, budget: str, mode: str) -> str:
+    return f"search seed {read_json(search_dir(config, budget, mode) / 'summary.json')['seed']}"
+
+
+def _stratified_predictor_taus(config: dict) -> list[dict]:
+    """Held-out Kendall tau of every (method, seed) within each budget's candidates, averaged
+    over budgets weighted by held-out candidates (claim F3); ``n_train``/``n_test`` per split."""
+    from nasrepro.io import read_jsonl
+    from nasrepro.metrics.ranking import kendall_tau
+
+    pdir = root(config) / "predictor"
+    prov = pdir / "provenance.json"
+    # the study concatenates the candidates of its search dirs in order (provenance)
+    names = [Path(d).name for d in read_json(prov).get("search_dirs", [])] \
+        if prov.exists() else []
+    budget_of: list[str] = []
+    for name in names or ["A_joint", "B_joint"]:
+        cands = root(config) / "search" / name / "candidates.jsonl"
+        budget_of += [name.split("_")[0]] * len(read_jsonl(cands))
+    preds = pd.read_csv(pdir / "predictions.csv")
+    runs = pd.read_csv(pdir / "predictor_runs.csv")
+    rows = []
+    for (method, seed), sub in preds.groupby(["method", "seed"], sort=True):
+        taus, weights = [], []
+        budgets = [budget_of[i] if i < len(budget_of) else "?" for i in sub["index"]]
+        for b in sorted(set(budgets)):
+            part = sub[[x == b for x in budgets]]
+            t = kendall_tau(part["predicted"].to_numpy(), part["measured"].to_numpy())
+            if np.isfinite(t):
+                taus.append(t)
+                weights.append(len(part))
+        r = runs[(runs["method"] == method) & (runs["seed"] == seed)].iloc[0]
+        base = {"group": method, "seed": int(seed), "run_dir": _rel(config, pdir)}
+        if taus:
+            rows.append({**base, "quantity": "predictor_tau_strat",
+                         "value": float(np.average(taus, weights=weights))})
+        rows.append({**base, "quantity": "predictor_n_train", "value": float(r["n_train"])})
+        rows.append({**base, "quantity": "predictor_n_test", "value": float(r["n_test"])})
+    return rows
+
+
+def _heldout_early_stop(config: dict, budget: str, mode: str) -> list[dict]:
+    """Claim F4 on held-out candidates: Kendall tau between the accuracy at the epoch chosen on
+    the first coarse iteration and the final accuracy, over later-iteration candidates that
+    were trained to the end (``heldout: true`` in candidates.jsonl); none: no rows."""
+    from nasrepro.io import read_jsonl
+    from nasrepro.metrics.ranking import kendall_tau
+
+    d = search_dir(config, budget, mode)
+    s = read_json(d / "summary.json")
+    held = [e for e in read_jsonl(d / "candidates.jsonl")
+            if e.get("heldout") and int(e.get("iteration", 0)) > 0
+            and len(e["curve"]) > int(s["stop_epoch"])]
+    if len(held) < 3 or s["stop_epoch"] >= s["full_epochs"]:
+        return []
+    at = [float(e["curve"][int(s["stop_epoch"]) - 1]) for e in held]
+    final = [float(e["curve"][-1]) for e in held]
+    base = {"group": "heldout", "seed": int(s["seed"]), "run_dir": _rel(config, d),
+            "unit": f"search {budget}_{mode}"}
+    return [{**base, "quantity": "early_stop_heldout_tau", "value": kendall_tau(at, final)},
+            {**base, "quantity": "early_stop_heldout_n", "value": float(len(held))}]
+
+
 def measurements(config: dict) -> pd.DataFrame:
-    """Tidy ``quantity,group,seed,value,run_dir`` rows of every number of claims F1-F5."""
+    """Tidy ``quantity,group,seed,value,run_dir,unit`` rows of every number of claims F1-F5.
+
+    ``unit`` names the independent replicate: the search a retrained arch/recipe came from
+    (its retrain seeds are replicates conditional on it) or the search of an early-stopping
+    number. Also ``retrain_macs`` per role (cost match of F5), ``predictor_tau_strat`` and
+    the split sizes (F3), held-out early-stopping taus when the search trained some (F4).
+    """
     rows = []
     for role, (quantity, group) in ROLES.items():
+        unit = _search_unit(config, *ROLE_SEARCH[role])
         for d in run_dirs(config, role):
             m = read_json(d / "metrics.json")
-            rows.append({"quantity": quantity, "group": group, "seed": m["seed"],
-                         "value": m["test_acc"], "run_dir": _rel(config, d)})
+            for q, v in ((quantity, m["test_acc"]), ("retrain_macs", m["macs"])):
+                rows.append({"quantity": q, "group": group, "seed": m["seed"],
+                             "value": v, "run_dir": _rel(config, d), "unit": unit})
+    unit = _search_unit(config, "A", "joint")
     for d in run_dirs(config, "swap/A_recipeA"):
         m = read_json(d / "metrics.json")
         rows.append({"quantity": "search_acc", "group": "joint", "seed": m["seed"],
-                     "value": m["test_acc"], "run_dir": _rel(config, d)})
+                     "value": m["test_acc"], "run_dir": _rel(config, d), "unit": unit})
     pdir = root(config) / "predictor"
     runs = pd.read_csv(pdir / "predictor_runs.csv")
     for r in runs.itertuples(index=False):
         rows.append({"quantity": "predictor_tau", "group": r.method, "seed": int(r.seed),
                      "value": float(r.kendall_tau), "run_dir": _rel(config, pdir)})
+    rows += _stratified_predictor_taus(config)
     for budget, mode in SEARCHES:
         d = search_dir(config, budget, mode)
         s = read_json(d / "summary.json")
         for q, v in (("early_stop_corr", s["corr_at_stop"]),
                      ("early_stop_fraction", s["early_stop_fraction"])):
             rows.append({"quantity": q, "group": "chosen_epoch", "seed": s["seed"],
-                         "value": float(v), "run_dir": _rel(config, d)})
-    return pd.DataFrame(rows, columns=["quantity", "group", "seed", "value", "run_dir"])
+                         "value": float(v), "run_dir": _rel(config, d),
+                         "unit": f"search {budget}_{mode}"})
+        rows += _heldout_early_stop(config, budget, mode)
+    return pd.DataFrame(rows, columns=["quantity", "group", "seed", "value", "run_dir", "unit"])
 
 
 def _wall_h(config: dict, dirs: list[Path]) -> float:

@@ -109,26 +109,43 @@ def _all_roles(config: dict) -> list[str]:
 def build_measurements(config: dict) -> pd.DataFrame:
     """Tidy per-run numbers for the claims (S1-S4): ``quantity, group, seed, value, run_dir``.
 
-    ``retrain_test_acc`` per retrain run (group = role, seed = its training seed);
-    ``inherit_supernet_acc`` / ``inherit_standalone_acc`` per retrained arch of inherit.csv
-    (group = role, seed = run index), the pairs of claim S4's rank correlation.
+    ``retrain_test_acc`` and ``retrain_macs`` per retrain run (group = role, seed = its
+    training seed; S1-S3 and their cost match); ``inherit_supernet_acc`` /
+    ``inherit_standalone_acc`` per retrain run of inherit.csv (group = role, seed = run index);
+    for claim S4, one unit per *distinct* arch (``unit`` = arch_id, group = the supernet that
+    scored it): ``arch_supernet_acc`` once, ``arch_standalone_acc`` once per distinct retrain
+    seed (the same arch retrained with the same seed in two roles is one training, kept once).
     """
     root = profile_dir(config)
     rows = []
+    seeds: dict[str, int] = {}
     for role in _all_roles(config):
         for d in _run_dirs(config, role):
             m = read_json(root / d / "metrics.json")
-            rows.append({"quantity": "retrain_test_acc", "group": role, "seed": int(m["seed"]),
-                         "value": float(m["test_acc"]), "run_dir": str(d)})
+            seeds[str(d)] = int(m["seed"])
+            for q, v in (("retrain_test_acc", m["test_acc"]), ("retrain_macs", m["macs"])):
+                rows.append({"quantity": q, "group": role, "seed": int(m["seed"]),
+                             "value": float(v), "run_dir": str(d)})
     inherit = root / "spos" / "inherit.csv"
     if inherit.exists():
+        seen: set[tuple[str, str, int]] = set()
         for r in pd.read_csv(inherit).itertuples(index=False):
             run_dir = str(Path("spos") / "retrain" / r.role / f"run{r.index}")
             for quantity, value in (("inherit_supernet_acc", r.supernet_val_acc),
                                     ("inherit_standalone_acc", r.standalone_test_acc)):
                 rows.append({"quantity": quantity, "group": r.role, "seed": int(r.index),
                              "value": float(value), "run_dir": run_dir})
-    return pd.DataFrame(rows, columns=["quantity", "group", "seed", "value", "run_dir"])
+            seed = seeds.get(run_dir, int(r.index))
+            if not any(k[:2] == (r.supernet, r.arch_id) for k in seen):
+                rows.append({"quantity": "arch_supernet_acc", "group": r.supernet, "seed": seed,
+                             "value": float(r.supernet_val_acc), "run_dir": run_dir,
+                             "unit": r.arch_id})
+            if (r.supernet, r.arch_id, seed) not in seen:
+                seen.add((r.supernet, r.arch_id, seed))
+                rows.append({"quantity": "arch_standalone_acc", "group": r.supernet,
+                             "seed": seed, "value": float(r.standalone_test_acc),
+                             "run_dir": run_dir, "unit": r.arch_id})
+    return pd.DataFrame(rows, columns=["quantity", "group", "seed", "value", "run_dir", "unit"])
 
 
 def _wall_h(run_dir: Path) -> float:
