@@ -166,7 +166,7 @@ def cmd_collect(args: argparse.Namespace) -> None:
 def cmd_claims(args: argparse.Namespace) -> None:
     from nasrepro.reporting.claims import write_claims
 
-    write_claims(_load_config(args), args.claims, args.out_dir)
+    write_claims(_load_config(args), args.claims, args.out_dir, tables_dir=args.tables_dir)
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> None:
@@ -271,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("claims", help="test every claim of paper/claims.yaml"))
     p.add_argument("--claims", default="paper/claims.yaml")
     p.add_argument("--out-dir", required=True)
+    p.add_argument("--tables-dir", default=None,
+                   help="where the *_measurements.csv are (default: results/<profile>/tables)")
     p.set_defaults(func=cmd_claims)
     p = with_config(sub.add_parser("leaderboard", help="every searched arch of every paper"))
     p.add_argument("--out-dir", required=True)

@@ -53,15 +53,21 @@ def test_claims_leaderboard_and_report(tiny_dag: tuple[Path, Path]) -> None:
     results, paper = tiny_dag
     claims = pd.read_csv(results / "tables" / "claims.csv")
     assert len(claims) == 18
-    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}, \
+    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive",
+                                      "underpowered", "not testable"}, \
         claims.loc[claims["verdict"] == "not run", ["id", "note"]].to_string()
-    assert claims["run_dirs"].str.len().gt(0).all()
+    guarded = claims["guard"].fillna("").str.startswith("failed")
+    assert (claims.loc[guarded, "verdict"] == "not testable").all()
+    tested = claims["verdict"] != "not testable"
+    assert claims.loc[tested, "run_dirs"].str.len().gt(0).all()
     board = pd.read_csv(results / "tables" / "leaderboard.csv")
     # AttentiveNAS retrains no arch (its study compares supernets), so it has no row here
     assert set(board["paper"]) >= {"spos", "darts_snas", "fbnetv3"}
     report = (paper / "REPORT.md").read_text()
-    for heading in ("## Claims", "## Leaderboard", "SPOS", "SNAS", "AttentiveNAS", "FBNetV3"):
+    for heading in ("## Claims", "## Leaderboard", "## NAS best-practices checklist", "SPOS",
+                    "SNAS", "AttentiveNAS", "FBNetV3", "seeds needed"):
         assert heading in report
+    assert "Lindauer & Hutter" in (paper / "checklist.md").read_text()
     for png in (paper / "spos" / "figures").glob("*.png"):
         assert f"spos/figures/{png.name}" in report
     assert (paper / "claims.md").exists() and (paper / "leaderboard.tex").exists()

@@ -395,6 +395,8 @@ def _superiority(sp: _Spread, t: dict, scale: Scale, *, bound_default: float | N
     out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered)
     if out.verdict == NOT_REPRODUCED and out.p_value < ALPHA:
         out.note = "beyond the bound, but smaller than the SESOI"
+    if out.underpowered and out.p_value > 1 - ALPHA:
+        out.note = "the interval lies on the other side of the bound (not a verdict at this n)"
     return out
 
 
@@ -908,7 +910,7 @@ def evaluate_claim(c: dict, df: pd.DataFrame) -> Outcome:
     if failed:
         out.verdict = NOT_TESTABLE
         out.p_value = out.p_sesoi = math.nan
-        out.guard = "failed: " + " | ".join(failed)
+        out.guard = "failed: " + "; ".join(failed)
     else:
         out.guard = "ok" if guard_texts else "-"
     return out

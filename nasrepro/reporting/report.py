@@ -47,18 +47,9 @@ def _published(published: dict, paper: str) -> str:
 
 
 def _claims_view(claims: pd.DataFrame) -> pd.DataFrame:
-    def ci(row: pd.Series) -> str:
-        lo, hi = row["ci_low"], row["ci_high"]
-        return "-" if not (math.isfinite(lo) and math.isfinite(hi)) else f"[{lo:.3g}, {hi:.3g}]"
+    from nasrepro.reporting.claims import claims_view
 
-    return pd.DataFrame({
-        "id": claims["id"],
-        "claim": claims["statement"],
-        "effect": [("-" if not math.isfinite(e) else f"{e:+.3g}") for e in claims["effect"]],
-        "95% CI": claims.apply(ci, axis=1) if len(claims) else [],
-        "n": claims["n"],
-        "verdict": [f"**{v}**" for v in claims["verdict"]],
-    })
+    return claims_view(claims)
 
 
 def _compute(paper_dir: Path) -> float:
@@ -130,7 +121,8 @@ def _provenance(prov: list[dict]) -> tuple[str, str]:
 
 def build_report(config: dict, out_dir: str | Path, template: str | Path,
                  published_file: str | Path, tables_dir: str | Path) -> Path:
-    """Write ``out_dir/REPORT.md`` and copy claims/leaderboard tables beside it.
+    """Write ``out_dir/REPORT.md`` and ``out_dir/checklist.md`` and copy claims/leaderboard
+    tables beside them.
 
     Args:
         config: the resolved profile config.
@@ -139,6 +131,9 @@ def build_report(config: dict, out_dir: str | Path, template: str | Path,
         published_file: ``paper/published.yaml``.
         tables_dir: ``results/<profile>/tables`` (claims.* and leaderboard.*).
     """
+    from nasrepro.reporting.checklist import build_checklist, checklist_markdown, write_checklist
+    from nasrepro.reporting.claims import family_summary
+
     out_dir, tables_dir = Path(out_dir), Path(tables_dir)
     needed = [Path(template), Path(published_file)] + [
         tables_dir / f"{name}.{ext}" for name in ("claims", "leaderboard")
@@ -172,11 +167,14 @@ def build_report(config: dict, out_dir: str | Path, template: str | Path,
         compute=f"sum of job wall times {total:,.0f} s ({total / 3600:.2f} core-hours): {compute}",
         commits=commits,
         code_warning=code_warning,
-        claims=_md_table(_claims_view(claims)),
+        claims=_md_table(_claims_view(claims)) + "\n\n" + family_summary(
+            claims, str((config.get("claims") or {}).get("fdr", "none"))),
+        checklist=checklist_markdown(build_checklist(config, out_dir, claims)),
         leaderboard=_md_table(shown_board) if len(shown_board) else "No searched arch yet.",
         paper_sections="\n\n".join(
             _paper_section(p, out_dir / p, published, claims) for p in papers),
     )
+    write_checklist(config, out_dir, claims)
     path = out_dir / "REPORT.md"
     write_text(path, text.rstrip() + "\n")
     return path

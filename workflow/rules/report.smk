@@ -9,7 +9,8 @@ LEADERBOARD = expand(f"{P}/tables/leaderboard.{{ext}}", ext=["csv", "md", "tex"]
 
 rule claims:
     """Test every claim of paper/claims.yaml on the papers' measurements (verdicts follow the
-    statistics: reproduced / not reproduced / inconclusive / not run)."""
+    statistics: reproduced / not reproduced / inconclusive / underpowered / not testable /
+    not run)."""
     input:
         [f"{P}/tables/{p}_measurements.csv" for p in ENABLED_PAPERS],
         claims="paper/claims.yaml",
@@ -56,7 +57,8 @@ rule leaderboard:
 
 rule report:
     """The reproduction report {PAPER_DIR}/REPORT.md (tables next to the published numbers,
-    figures, claims, leaderboard, profile, hardware, compute)."""
+    figures, claims, leaderboard, profile, hardware, compute) and the NAS best-practices
+    checklist {PAPER_DIR}/checklist.md."""
     input:
         CLAIMS,
         LEADERBOARD,
@@ -65,6 +67,7 @@ rule report:
         published="paper/published.yaml",
     output:
         f"{PAPER_DIR}/REPORT.md",
+        f"{PAPER_DIR}/checklist.md",
         expand(f"{PAPER_DIR}/{{name}}.{{ext}}", name=["claims", "leaderboard"],
                ext=["csv", "md", "tex"]),
     params:
