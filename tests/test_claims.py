@@ -262,6 +262,11 @@ def test_trend_verdicts() -> None:
              "sesoi": 0.3}
     assert run_test(df, trend).verdict == REPRODUCED
     assert run_test(df, {**trend, "groups": levels[::-1]}).verdict == NOT_REPRODUCED
+    flat = pd.DataFrame([r for i, g in enumerate(levels) for r in _rows("p", g, [9.0 - i] * 3)])
+    with pytest.raises(Exception, match="zero spread"):
+        run_test(flat, {**trend, "quantity": "p"})
+    assert run_test(flat, {**trend, "quantity": "p", "deterministic": True}).verdict == \
+        REPRODUCED
 
 
 # --- all_of ---------------------------------------------------------------------------------

@@ -598,6 +598,8 @@ def _bootstrap(strata: list[tuple[np.ndarray, np.ndarray]], t: dict, scale_unit:
     if len(reps) < N_BOOT // 2:
         raise NotTestable("too few units: most bootstrap resamples have no tau")
     out.ci_low, out.ci_high = (float(v) for v in np.quantile(reps, [ALPHA, 1 - ALPHA]))
+    if np.ptp(reps) == 0 and not t.get("deterministic"):
+        raise NotTestable("zero spread across the bootstrap resamples of a stochastic quantity")
     k = len(reps)
     out.p_value = (1 + int(np.sum(s * (reps - bound) <= 0))) / (k + 1)
     out.p_sesoi = (1 + int(np.sum(s * (reps - line) >= 0))) / (k + 1)
@@ -699,6 +701,9 @@ def _test_trend(df: pd.DataFrame, t: dict) -> Outcome:
     arr = arr[np.isfinite(arr)]
     out = Outcome(INCONCLUSIVE, effect=est, n=len(y), bound=bound, sesoi=sesoi,
                   direction=t.get("direction", "less"), unit="tau")
+    if np.ptp(arr) == 0 and not t.get("deterministic"):
+        raise NotTestable(f"'{q}' shows zero spread within every group: a stochastic quantity "
+                          f"cannot be tested without variance")
     out.ci_low, out.ci_high = (float(v) for v in np.quantile(arr, [ALPHA, 1 - ALPHA]))
     k = len(arr)
     out.p_value = (1 + int(np.sum(s * (arr - bound) <= 0))) / (k + 1)
