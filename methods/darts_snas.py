@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from nasrepro.metrics.snas_cost import snas_penalty_table
 from nasrepro.registry import register_method
 from nasrepro.samplers.darts_search import DartsStep, SnasStep
 from nasrepro.samplers.relaxation import ArchParameters
@@ -58,13 +59,20 @@ def darts_2nd(space: Any, *, seed: int, settings: dict, edge_costs: Any = None,
 @register_method("snas", paper="darts_snas", kind="search")
 def snas(space: Any, *, seed: int, settings: dict, epochs: int, edge_costs: Any,
          penalty_lambda: float = 0.0, **_: Any) -> SnasStep:
-    """SNAS: Gumbel-softmax, linear temperature annealing, single level, resource penalty."""
+    """SNAS: Gumbel-softmax, linear temperature annealing, single level, resource penalty
+    (official log form on the official op costs unless ``snas_penalty: linear``)."""
     lr = settings.get("snas_arch_lr") or settings["arch_lr"]
+    form = settings.get("snas_penalty", "official")
     return SnasStep(_arch(space, "snas", seed), temperature_start=settings["temperature_start"],
-                    temperature_end=settings["temperature_end"], epochs=epochs, arch_lr=lr,
+                    temperature_end=settings["temperature_end"], epochs=epochs,
+                    arch_optimizer=settings.get("snas_arch_optimizer", "sgd"), arch_lr=lr,
                     arch_betas=tuple(settings["arch_betas"]),
                     arch_weight_decay=settings["arch_weight_decay"],
-                    penalty_lambda=penalty_lambda, edge_costs=edge_costs)
+                    arch_grad_clip=settings.get("snas_arch_grad_clip", 10.0),
+                    anneal_offset=int(settings.get("snas_anneal_offset", 1)),
+                    penalty_lambda=penalty_lambda, penalty_form=form,
+                    penalty_table=snas_penalty_table(space) if form == "official" else None,
+                    edge_costs=edge_costs, eval_seed=seed)
 
 
 @register_method("random-cell", paper="darts_snas", kind="baseline")

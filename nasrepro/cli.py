@@ -130,7 +130,7 @@ def cmd_retrain(args: argparse.Namespace) -> None:
     else:
         raise ArchError("give the arch with --arch JSON|FILE, or a role with --role and --index")
     seed = args.seed if args.seed is not None else spec.get("seed", config["seeds"][0])
-    space, train_cfg = module.retrain_setup(config)
+    space, train_cfg = module.retrain_setup(config, spec)
     arch = space.validate(spec["arch"])
     write_json(out / "arch.json", {**spec, "arch": arch, "seed": seed})
     extra = {k: spec[k] for k in ("role", "index") if k in spec}

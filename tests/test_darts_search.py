@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nasrepro.spaces.darts  # noqa: F401  (registers the space)
+from nasrepro.metrics.snas_cost import snas_penalty_table
 from nasrepro.samplers.darts_search import (
     DartsStep,
     SnasStep,
@@ -212,11 +213,12 @@ def test_snas_on_tiny_supernet_one_step() -> None:
                            train_y=torch.randint(0, 10, (4,), generator=g), num_classes=10)
     arch = _arch("snas")
     alpha0, w0 = _flat(arch), _flat(net)
-    step = SnasStep(arch, epochs=3, penalty_lambda=1e-3, edge_costs=snas_cost_table(space))
+    step = SnasStep(arch, epochs=3, penalty_lambda=1e-3, edge_costs=snas_cost_table(space),
+                    penalty_table=snas_penalty_table(space))
     rows = train(net, data, _cfg(batch_size=4, steps_per_epoch=1, lr=0.025), seed=0,
                  run_dir=None, step=step, progress=False)
     assert not torch.equal(alpha0, _flat(arch)) and not torch.equal(w0, _flat(net))
-    assert rows[0]["temperature"] == 1.0
+    assert rows[0]["temperature"] == pytest.approx(1.0 - 0.97 / 3)  # official offset
     assert rows[0]["expected_macs"] > 0 and rows[0]["expected_params"] > 0
     assert rows[0]["train_penalty"] > 0
 
@@ -294,12 +296,19 @@ def test_state_dict_round_trip_and_resume(factory, tmp_path) -> None:
 
 
 def test_temperature_schedule_endpoints() -> None:
+    """Official Temp_Scheduler (stepped before each epoch): epoch e runs at
+    (1 - (e + 1) / epochs) * (1 - 0.03) + 0.03; anneal_offset=0 starts at 1.0."""
     step = SnasStep(_arch("snas"), epochs=5)
-    assert step.temperature_at(0) == 1.0
+    for e in range(5):
+        assert step.temperature_at(e) == pytest.approx((1 - (e + 1) / 5) * 0.97 + 0.03)
     assert step.temperature_at(4) == pytest.approx(0.03)
-    assert step.temperature_at(2) == pytest.approx(0.515)
+    paper = SnasStep(_arch("snas"), epochs=5, anneal_offset=0)
+    assert paper.temperature_at(0) == 1.0
+    assert paper.temperature_at(4) == pytest.approx(0.03)
+    assert paper.temperature_at(2) == pytest.approx(0.515)
     rows, _, _ = _toy_run(_snas, epochs=3, steps_per_epoch=1)
-    assert [r["temperature"] for r in rows] == pytest.approx([1.0, 0.515, 0.03])
+    assert [r["temperature"] for r in rows] == pytest.approx([1 - 0.97 / 3, 1 - 2 * 0.97 / 3,
+                                                              0.03])
 
 
 def test_snas_noise_is_torch_gumbel_softmax_and_seeded() -> None:
@@ -326,7 +335,8 @@ def test_snas_noise_is_torch_gumbel_softmax_and_seeded() -> None:
     ctx = SimpleNamespace(criterion=nn.CrossEntropyLoss())
     data = _toy_data()
     torch.manual_seed(11)
-    expected = gumbel_weights({k: v.detach() for k, v in arch.logits().items()}, 1.0)
+    expected = gumbel_weights({k: v.detach() for k, v in arch.logits().items()},
+                              step.temperature)
     torch.manual_seed(11)
     step(Spy(), data.train_x[:8], data.train_y[:8], ctx)
     for k in expected:
@@ -366,7 +376,8 @@ def test_larger_lambda_lowers_expected_cost() -> None:
     costs = []
     for lam in (0.0, 0.05):
         model, arch = ToySupernet(), _arch("snas")
-        step = SnasStep(arch, epochs=1, temperature_end=1.0, arch_lr=0.05, penalty_lambda=lam,
+        step = SnasStep(arch, epochs=1, temperature_end=1.0, arch_optimizer="adam",
+                        arch_lr=0.05, penalty_lambda=lam, penalty_form="linear",
                         edge_costs=table)
         rows = train(model, _toy_data(), _cfg(steps_per_epoch=4, epochs=5), seed=0,
                      run_dir=None, step=step, progress=False)

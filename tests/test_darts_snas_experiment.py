@@ -110,3 +110,30 @@ def test_tiny_search_is_reproducible(config: dict, tmp_path) -> None:
     with pytest.raises(ConfigError, match="baseline"):
         ds.run_group_search(cfg, "random-cell", 0, tmp_path / "c")
 
+
+
+def test_snas_searches_on_the_whole_training_split(config: dict) -> None:
+    """Official SNAS is single level on the whole training split; DARTS keeps its halves."""
+    space = ds.search_space(config)
+    snas, snas_ev, full = ds.search_data(config, space, ds.group_of(config, "snas-mild"))
+    darts, _, _ = ds.search_data(config, space, ds.group_of(config, "darts-1st"))
+    n = full.train_x.shape[0] // 2
+    assert snas.train_x.shape[0] == full.train_x.shape[0] == 2 * darts.train_x.shape[0]
+    assert torch.equal(darts.train_x, snas.train_x[:n])
+    assert snas_ev.train_x.shape[0] == full.train_x.shape[0]
+    cfg = copy.deepcopy(config)
+    cfg["darts_snas"]["snas_search_data"] = "half"
+    half, _, _ = ds.search_data(cfg, space, ds.group_of(cfg, "snas-mild"))
+    assert torch.equal(half.train_x, darts.train_x)
+
+
+def test_snas_children_retrain_with_bn_after_pools(config: dict) -> None:
+    snas_space, _ = ds.retrain_setup(config, {"role": "snas-mild"})
+    darts_space, _ = ds.retrain_setup(config, {"role": "darts-2nd"})
+    assert snas_space.cfg.pool_bn and not darts_space.cfg.pool_bn
+    arch = {"normal": [["max_pool_3x3", 0, 2], ["avg_pool_3x3", 1, 2]],
+            "reduce": [["max_pool_3x3", 0, 2]]}
+    assert snas_space.cost(arch).params > darts_space.cost(arch).params
+    cfg = copy.deepcopy(config)
+    cfg["darts_snas"]["snas_retrain_pool_bn"] = False
+    assert not ds.retrain_setup(cfg, {"role": "snas-mild"})[0].cfg.pool_bn

@@ -406,7 +406,7 @@ def role_spec(config: dict, role: str, index: int, search_best: str | Path | Non
                       "`nasrepro retrain --paper attentivenas --arch JSON --out DIR`")
 
 
-def retrain_setup(config: dict) -> tuple[SearchSpace, dict]:
+def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, dict]:
     """The space and the recipe to retrain an arch by hand (``retrain --arch``)."""
     return space_of(config), config["attentivenas"]["supernet_train"]
 

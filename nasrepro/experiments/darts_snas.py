@@ -7,10 +7,14 @@ One space (``darts``), one search supernet, two relaxations, one trainer
   (penalty level none / mild / moderate / aggressive, lambda from ``penalty_lambdas``), or a
   baseline (``random-cell``). Its directory name replaces ``:`` by ``-`` (``snas-mild``).
 * search (``darts-snas-search``): trains the search supernet and the architecture logits with
-  the group's step strategy; the training split is cut in two halves (DARTS Sec. 3.1: weights
-  on the first, the architecture step's batches from the second; SNAS trains both on the first,
-  single level), so every method sees the same weight-training images. After each epoch it logs
-  (``log.csv``) the supernet's val accuracy, the derived child's val accuracy with the inherited
+  the group's step strategy, each at its own official protocol: DARTS cuts the training split
+  in two halves (Sec. 3.1: weights on the first, the architecture step's batches from the
+  second); SNAS is single level and trains weights and architecture on the whole training split
+  (SNAS-Series ``train_search.py``; ``snas_search_data: half`` restricts it to the DARTS weight
+  half). After each epoch it logs (``log.csv``) the supernet's val accuracy (DARTS:
+  ``softmax(alpha)``; SNAS: a Gumbel sample per evaluation batch, as the official ``infer``, with
+  the noise-free ``softmax(log_alpha / tau)`` as ``supernet_val_acc_noise_free``), the derived
+  child's val accuracy with the inherited
   weights and no retraining (``child_val_acc``; and after BN recalibration,
   ``child_val_acc_recal``), its params/MACs and edges kept, the distribution's entropy and
   expected params/MACs, and writes the derived arch of every epoch to ``archs.jsonl`` and the
@@ -115,10 +119,15 @@ def search_space(config: dict) -> SearchSpace:
     return get_space(dc["search_space"], **settings)
 
 
-def retrain_space(config: dict) -> SearchSpace:
-    """The evaluation network's space (``retrain_space`` + ``retrain_settings``)."""
+def retrain_space(config: dict, group: Group | None = None) -> SearchSpace:
+    """The evaluation network's space (``retrain_space`` + ``retrain_settings``); a SNAS
+    group's child networks follow every pool with a BN (official SNAS ``operations.py``) when
+    ``snas_retrain_pool_bn`` is on."""
     dc = config[PAPER]
-    return get_space(dc["retrain_space"], **dict(dc["retrain_settings"]))
+    settings = dict(dc["retrain_settings"])
+    if group is not None and group.method == "snas" and dc["snas_retrain_pool_bn"]:
+        settings.setdefault("pool_bn", True)
+    return get_space(dc["retrain_space"], **settings)
 
 
 def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -128,11 +137,14 @@ def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
                          align_corners=False)
 
 
-def search_data(config: dict, space: SearchSpace) -> tuple[Any, Any, Any]:
+def search_data(config: dict, space: SearchSpace, group: Group | None = None
+                ) -> tuple[Any, Any, Any]:
     """``(search, eval, full)`` data bundles.
 
     ``search``: train_x/train_y = first half of the training split (weights), val_x/val_y =
-    second half (DARTS's architecture batches); ``eval``: val_x/val_y = the first ``eval_size``
+    second half (DARTS's architecture batches); for a SNAS group with ``snas_search_data:
+    full`` (official), train_x/train_y = the whole training split (single level: the second
+    half is then unused). ``eval``: val_x/val_y = the first ``eval_size``
     images of the validation split (per-epoch accuracies); images resized to the search
     preset's input size when ``search_input_size`` is set. ``full``: the untouched bundle.
     """
@@ -150,10 +162,13 @@ def search_data(config: dict, space: SearchSpace) -> tuple[Any, Any, Any]:
     n = tx.shape[0] // 2
     if n < 1:
         raise ConfigError("the training split has fewer than 2 images; DARTS needs two halves")
-    search = dataclasses.replace(full, train_x=tx[:n], train_y=full.train_y[:n],
+    whole = (group is not None and group.method == "snas"
+             and config[PAPER]["snas_search_data"] == "full")
+    w = tx.shape[0] if whole else n  # images the weights (and SNAS's alpha) train on
+    search = dataclasses.replace(full, train_x=tx[:w], train_y=full.train_y[:w],
                                  val_x=tx[n:], val_y=full.train_y[n:], input_shape=shape)
     m = min(int(config[PAPER]["eval_size"]), vx.shape[0])
-    ev = dataclasses.replace(full, train_x=tx[:n], train_y=full.train_y[:n], val_x=vx[:m],
+    ev = dataclasses.replace(full, train_x=tx[:w], train_y=full.train_y[:w], val_x=vx[:m],
                              val_y=full.val_y[:m], input_shape=shape)
     check_space_matches_data(space, search)
     return search, ev, full
@@ -209,7 +224,7 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
                           f"retrained (nasrepro retrain --paper darts_snas --role {group.dirname})")
     dc = config[PAPER]
     space = search_space(config)
-    data, ev, full = search_data(config, space)
+    data, ev, full = search_data(config, space, group)
     train_cfg, epochs = _search_train_config(config, group)
     cfg = TrainConfig.from_dict(train_cfg)
     costs = snas_cost_table(space)
@@ -227,8 +242,15 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
 
     def eval_fn(m: torch.nn.Module) -> dict[str, Any]:
         w = step.eval_weights()
-        row: dict[str, Any] = {"supernet_val_acc": 100.0 * accuracy(
-            m, ev.val_x, ev.val_y, batch_size=bs, forward=lambda mm, x: mm(x, w))}
+        plain = 100.0 * accuracy(m, ev.val_x, ev.val_y, batch_size=bs,
+                                 forward=lambda mm, x: mm(x, w))
+        row: dict[str, Any] = {"supernet_val_acc": plain}
+        if hasattr(step, "sample_eval_weights"):  # SNAS: a Gumbel sample per batch (official)
+            gen = step.eval_generator()
+            row["supernet_val_acc"] = 100.0 * accuracy(
+                m, ev.val_x, ev.val_y, batch_size=bs,
+                forward=lambda mm, x: mm(x, step.sample_eval_weights(gen)))
+            row["supernet_val_acc_noise_free"] = plain
         arch = space.validate(derived_arch(step.arch, step.rule))
         row.update(child_metrics(m, space, arch, ev, dc["recalib_batches"],
                                  dc["recalib_batch_size"], bs))
@@ -257,6 +279,7 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
         "arch": archs[-1]["arch"], "arch_id": archs[-1]["arch_id"],
         "rule": step.rule,
         "supernet_val_acc": last["supernet_val_acc"], "child_val_acc": last["child_val_acc"],
+        "supernet_val_acc_noise_free": last.get("supernet_val_acc_noise_free"),
         "child_val_acc_recal": last["child_val_acc_recal"],
         "child_drop": last["supernet_val_acc"] - last["child_val_acc"],
         "final_entropy": last["entropy"], "child_params": last["child_params"],
@@ -306,7 +329,7 @@ def role_spec(config: dict, role: str, index: int,
     seed = seeds[index]
     if group.kind == "baseline":
         entry = get_method(PAPER, group.method, kind="baseline")
-        arch = entry.factory(retrain_space(config), index)
+        arch = entry.factory(retrain_space(config, group), index)
     else:
         if search_best is None:
             raise ConfigError(f"role {role} needs --search-best (the search's final.json)")
@@ -315,14 +338,16 @@ def role_spec(config: dict, role: str, index: int,
             "group": group.label}
 
 
-def retrain_setup(config: dict) -> tuple[SearchSpace, dict]:
-    """The evaluation network's space and its recipe (``retrain`` + ``retrain_drop_path``;
-    the auxiliary head's loss weight 0.4 is the loop's default)."""
+def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, dict]:
+    """The evaluation network's space (of the role's group, see :func:`retrain_space`) and its
+    recipe (``retrain`` + ``retrain_drop_path``; the auxiliary head's loss weight 0.4 is the
+    loop's default)."""
     dc = config[PAPER]
+    group = group_of(config, spec["role"]) if spec and spec.get("role") else None
     cfg = dict(dc["retrain"])
     if dc["retrain_drop_path"]:
         cfg["drop_path"] = float(dc["retrain_drop_path"])
-    return retrain_space(config), cfg
+    return retrain_space(config, group), cfg
 
 
 def _cmd_search(args: Any) -> None:

@@ -411,7 +411,7 @@ def role_spec(config: dict, role: str, index: int, arch_from: str | Path | None 
             "seed": config["seeds"][index], "role": role, "index": index}
 
 
-def retrain_setup(config: dict) -> tuple[Any, dict]:
+def retrain_setup(config: dict, spec: dict | None = None) -> tuple[Any, dict]:
     """The arch space and the default recipe's training config (generic ``retrain``)."""
     return arch_space(config), recipe_space(config).train_config(default_recipe(config))
 

@@ -198,7 +198,7 @@ def role_spec(config: dict, role: str, index: int,
     return {"arch": arch, "seed": seed, "role": role, "index": index}
 
 
-def retrain_setup(config: dict) -> tuple[SearchSpace, dict]:
+def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, dict]:
     """The space that builds any SPOS arch (blocks and channels) and the retrain recipe."""
     return supernet_space(config, "block_channel"), config["spos"]["retrain"]
 

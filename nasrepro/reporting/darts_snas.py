@@ -242,10 +242,15 @@ def write_tables(config: dict, out_dir: str | Path) -> None:
     searches, retrains = search_runs(config), retrain_runs(config)
     write_table(child_accuracy_table(searches), out_dir / "darts_snas_child_accuracy",
                 caption="SNAS vs DARTS: val top-1 (%) at the end of the search, supernet vs "
-                        "derived child with inherited weights (no retraining).")
+                        "derived child with inherited weights (no retraining). Each method at "
+                        "its official protocol: DARTS searches on two halves of the training "
+                        "split (weights / architecture), SNAS on the whole training split "
+                        "(single level); the SNAS supernet is evaluated with a Gumbel sample "
+                        "per batch, as its official code.")
     write_table(retrain_table(searches, retrains), out_dir / "darts_snas_retrain",
                 caption="SNAS vs DARTS: test error (%) of the final cells retrained from "
-                        "scratch; paper_* columns: published CIFAR-10 numbers.")
+                        "scratch (SNAS cells with a BN after every pool, as the official SNAS "
+                        "code); paper_* columns: published CIFAR-10 numbers.")
     write_table(penalty_table(config, searches, retrains), out_dir / "darts_snas_penalty",
                 caption="SNAS resource penalty levels: edges kept, cost and accuracy.")
     for name, df in (("measurements", measurements(config, searches, retrains)),

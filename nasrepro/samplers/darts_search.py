@@ -30,17 +30,36 @@ by ``parameters_to_optimize``):
   ``backward()`` fills the gradients of both weights and ``log_alpha``; the strategy steps its
   own Adam on ``log_alpha``, the loop steps the weights.
 
-Resource penalty (SNAS Eq. 15-16, :func:`resource_penalty`): the cost of a child network is
-linear in its one-hot ``Z``, so its expectation is ``sum_{kind, edge, op} Z[e, op] * C[e, op]``
-with the per-(edge, op) cost ``C = mean(log(1 + params), log(1 + MACs), log(1 + memory access))``
-(``'none'``: all three are 0, so ``C = 0``), each raw cost summed over the cells of the kind
-(:func:`snas_cost_table`). The official code takes, per cell and edge, the mean of the logs of
-the three ``Z``-weighted costs (``log_resource_penalty``, |cost| < 1 clamped to 1 so 'none' is
-0); for a one-hot ``Z`` this equals ``sum_op Z * mean(log cost)`` per cell; we keep the
-``Z``-linear form (as the paper's Eq. 16), with ``log1p`` instead of the clamp and one log per
-cell kind (costs summed over its cells) instead of one per cell. Memory access cost per op is
-the ShuffleNetV2 count (inputs + outputs + weights of every conv; inputs + outputs of a pool),
-computed from the cell geometry of the space.
+Resource penalty (SNAS Sec. 2.4, Eq. 15-16). Two forms, chosen by ``penalty_form``:
+
+* ``"official"`` (default; :func:`official_resource_penalty`, SNAS-Series ``model_search.py``
+  ``method='reparametrization'`` with ``--log_penalty``, and ``train_search.py``): per cell
+  and edge, for each cost ``x`` in {parameter size, FLOPs, memory access}
+  (:func:`nasrepro.metrics.snas_cost.snas_penalty_table`, the official per-op formulas, each
+  cell with its own geometry), ``log(max(1, sum_k Z_k x_k))`` (sums below 1 are replaced by 1,
+  so an edge whose sampled op is ``none`` costs 0 and passes no gradient); the edge's cost is
+  the mean of the three logs; edges are summed per cell; the loss adds ``lambda * (sum over
+  normal cells / #normal + sum over reduction cells / #reduction)`` (the official code divides
+  by 6 and 2, the counts of its 8-cell network). Its gradient w.r.t. ``Z_j`` is
+  ``x_j / sum_k Z_k x_k``: an op's *relative* cost on its edge.
+* ``"linear"`` (:func:`resource_penalty`, a variant: the paper's Eq. 16 read as linear in the
+  one-hot ``Z``): ``sum_{kind, edge, op} Z[e, op] * C[e, op]`` with
+  ``C = mean(log(1 + MACs), log(1 + params), log(1 + memory access))`` per op, raw costs
+  summed over the cells of a kind (:func:`snas_cost_table`: the suite's MACs/params and a
+  ShuffleNetV2 memory access). Its gradient scales with ``log c_j``, and ``skip_connect`` is
+  free like ``none``; kept only to compare with earlier results.
+
+Also as the official single-GPU search (``train_search.py`` without ``--distributed``): the
+architecture logits are stepped by plain SGD (``arch_optimizer="sgd"``, lr 3e-4, no momentum,
+no weight decay) after clipping their gradient norm to 10 (``arch_grad_clip``); its multi-GPU
+branch uses Adam (betas (0.5, 0.999), weight decay 1e-3), available as ``"adam"``. The
+temperature of epoch ``e`` is ``tau_0 - (tau_0 - tau_min) * (e + 1) / epochs``
+(``utils.Temp_Scheduler`` is stepped once *before* each epoch, so the first epoch already
+runs one step into the annealing and the last one at ``tau_min``; ``anneal_offset=0`` gives
+the schedule that starts at ``tau_0``). The supernet's validation accuracy is measured as the
+official ``infer`` does it: a fresh Gumbel sample at the current temperature for every
+evaluation batch (:meth:`SnasStep.sample_eval_weights`, drawn from a named seed stream so it
+never moves the training RNG).
 """
 
 from __future__ import annotations
@@ -71,6 +90,7 @@ __all__ = [
     "derived_arch",
     "expected_costs",
     "finite_difference_hvp",
+    "official_resource_penalty",
     "resource_penalty",
     "snas_cost_table",
     "unrolled_arch_grads",
@@ -409,6 +429,34 @@ def resource_penalty(weights: dict[str, Tensor], cost_table: dict[str, Tensor]) 
     return total
 
 
+def official_resource_penalty(weights: dict[str, Tensor], penalty_table: dict[str, Tensor]
+                              ) -> Tensor:
+    """The official SNAS log resource penalty (``model_search.py``, ``train_search.py``).
+
+    Args:
+        weights: ``{"normal": Z[E, 8], "reduce": Z[E, 8]}`` sampled op weights (one sample
+            per cell kind, shared by its cells, as the official network without
+            ``--resample_layer``).
+        penalty_table: ``{kind: T[n_cells, E, 8, 3]}`` official ``(size, flops, mac)`` costs
+            (:func:`nasrepro.metrics.snas_cost.snas_penalty_table`).
+
+    Returns:
+        ``sum_kind (1 / n_cells_kind) sum_{cell, edge} mean_x log(max(1, sum_k Z_k x_k))``.
+    """
+    total: Tensor | None = None
+    for kind, z in weights.items():
+        table = penalty_table[kind].to(z.device, z.dtype)
+        if table.shape[0] == 0:
+            continue
+        sums = (z[None, :, :, None] * table).sum(2)             # [n_cells, E, 3]
+        clean = torch.where(sums.abs() < 1, torch.ones_like(sums), sums)
+        term = clean.abs().log().mean(-1).sum() / table.shape[0]
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("the penalty table has no cells")
+    return total
+
+
 def expected_costs(logits: dict[str, Tensor], cost_table: dict[str, Tensor]
                    ) -> dict[str, float]:
     """Expected cell MACs and params under ``softmax(log_alpha)`` (stem/classifier excluded)."""
@@ -435,45 +483,88 @@ class SnasStep:
 
     Per iteration: ``Z = softmax((log_alpha + G) / tau)`` (``F.gumbel_softmax``, global torch
     RNG seeded and checkpointed by the loop),
-    ``loss = CE(model(x, Z), y) + penalty_lambda * resource_penalty(Z)``, one ``backward()``,
-    then an Adam step on ``log_alpha`` (the loop steps the weights).
+    ``loss = CE(model(x, Z), y) + penalty_lambda * penalty(Z)``, one ``backward()``, then the
+    architecture optimizer steps ``log_alpha`` (after clipping its gradient norm) and the loop
+    steps the weights.
 
     Args:
         arch: the logits (``init="snas"``: N(1, 0.01)).
-        temperature_start: tau at the first epoch (1.0).
+        temperature_start: tau before annealing (1.0).
         temperature_end: tau at the last epoch (0.03).
         epochs: search epochs (the annealing length).
-        arch_lr: Adam learning rate of ``log_alpha``.
+        arch_optimizer: ``"sgd"`` (official single-GPU: plain SGD) or ``"adam"`` (official
+            multi-GPU branch, with ``arch_betas`` and ``arch_weight_decay``).
+        arch_lr: learning rate of ``log_alpha`` (official 3e-4).
         arch_betas: Adam betas.
-        arch_weight_decay: Adam (L2) weight decay.
+        arch_weight_decay: Adam (L2) weight decay (SGD: none, as the official code).
+        arch_grad_clip: max norm of the ``log_alpha`` gradient (official 10; None: off).
+        anneal_offset: 1 (official: epoch ``e`` runs at the temperature of annealing step
+            ``e + 1`` of ``epochs``) or 0 (epoch 0 at ``temperature_start``).
         penalty_lambda: resource-penalty weight (0: no constraint).
-        edge_costs: :func:`snas_cost_table` of the space (needed when ``penalty_lambda > 0``
-            and for the ``expected_macs``/``expected_params`` log columns).
+        penalty_form: ``"official"`` (:func:`official_resource_penalty`, needs
+            ``penalty_table``) or ``"linear"`` (:func:`resource_penalty` on ``edge_costs``).
+        penalty_table: :func:`nasrepro.metrics.snas_cost.snas_penalty_table` of the space.
+        edge_costs: :func:`snas_cost_table` of the space (the ``expected_macs`` /
+            ``expected_params`` log columns, and the ``"linear"`` penalty).
+        eval_seed: seed of the evaluation-noise stream (:meth:`sample_eval_weights`).
     """
 
     #: derivation rule of the child network (:func:`derived_arch`)
     rule = "snas"
 
     def __init__(self, arch: ArchParameters, *, temperature_start: float = 1.0,
-                 temperature_end: float = 0.03, epochs: int, arch_lr: float = 3e-4,
-                 arch_betas: tuple[float, float] = (0.5, 0.999), arch_weight_decay: float = 1e-3,
-                 penalty_lambda: float = 0.0, edge_costs: dict[str, Tensor] | None = None) -> None:
-        if penalty_lambda and edge_costs is None:
-            raise ValueError("penalty_lambda > 0 needs edge_costs; pass snas_cost_table(space)")
+                 temperature_end: float = 0.03, epochs: int, arch_optimizer: str = "sgd",
+                 arch_lr: float = 3e-4, arch_betas: tuple[float, float] = (0.5, 0.999),
+                 arch_weight_decay: float = 1e-3, arch_grad_clip: float | None = 10.0,
+                 anneal_offset: int = 1, penalty_lambda: float = 0.0,
+                 penalty_form: str = "official", penalty_table: dict[str, Tensor] | None = None,
+                 edge_costs: dict[str, Tensor] | None = None, eval_seed: int = 0) -> None:
+        if penalty_form not in ("official", "linear"):
+            raise ValueError(f"penalty_form must be 'official' or 'linear', got {penalty_form!r}")
+        if penalty_lambda and penalty_form == "official" and penalty_table is None:
+            raise ValueError("the official penalty needs penalty_table; pass "
+                             "nasrepro.metrics.snas_cost.snas_penalty_table(space)")
+        if penalty_lambda and penalty_form == "linear" and edge_costs is None:
+            raise ValueError("the linear penalty needs edge_costs; pass snas_cost_table(space)")
         if not (temperature_start > 0 and temperature_end > 0):
             raise ValueError("temperatures must be > 0")
+        if anneal_offset not in (0, 1):
+            raise ValueError(f"anneal_offset must be 0 or 1, got {anneal_offset!r}")
         self.arch = arch
         self.temperature_start = temperature_start
         self.temperature_end = temperature_end
         self.epochs = int(epochs)
+        self.anneal_offset = int(anneal_offset)
         self.penalty_lambda = float(penalty_lambda)
+        self.penalty_form = penalty_form
+        self.penalty_table = penalty_table
         self.edge_costs = edge_costs
-        self.arch_optimizer = _arch_optimizer(arch, arch_lr, arch_betas, arch_weight_decay)
-        self.temperature = temperature_start
+        self.arch_grad_clip = arch_grad_clip
+        self.eval_seed = int(eval_seed)
+        if arch_optimizer == "sgd":
+            self.arch_optimizer: torch.optim.Optimizer = torch.optim.SGD(
+                list(arch.parameters()), lr=arch_lr)
+        elif arch_optimizer == "adam":
+            self.arch_optimizer = _arch_optimizer(arch, arch_lr, arch_betas, arch_weight_decay)
+        else:
+            raise ValueError(f"arch_optimizer must be 'sgd' or 'adam', got {arch_optimizer!r}")
+        self.epoch = 0
+        self.temperature = self.temperature_at(0)
 
     def temperature_at(self, epoch: int) -> float:
-        """Linear annealing from ``temperature_start`` (epoch 0) to ``temperature_end``."""
-        return linear_anneal(self.temperature_start, self.temperature_end, epoch, self.epochs)
+        """Linear annealing: ``start - (start - end) * (epoch + anneal_offset) / n`` with
+        ``n = epochs`` (offset 1, official) or ``epochs - 1`` (offset 0), clipped at ``end``."""
+        o = self.anneal_offset
+        return linear_anneal(self.temperature_start, self.temperature_end, epoch + o,
+                             self.epochs + o)
+
+    def penalty(self, weights: dict[str, Tensor]) -> Tensor:
+        """The resource penalty of sampled op weights (``penalty_form``)."""
+        if self.penalty_form == "official":
+            assert self.penalty_table is not None
+            return official_resource_penalty(weights, self.penalty_table)
+        assert self.edge_costs is not None
+        return resource_penalty(weights, self.edge_costs)
 
     # -- loop hooks
     def parameters_to_optimize(self, model: nn.Module) -> list[Tensor]:
@@ -481,13 +572,16 @@ class SnasStep:
         return [p for p in model.parameters() if id(p) not in arch_ids]
 
     def state_dict(self) -> dict[str, Any]:
-        return {**_arch_state(self.arch, self.arch_optimizer), "temperature": self.temperature}
+        return {**_arch_state(self.arch, self.arch_optimizer), "temperature": self.temperature,
+                "epoch": self.epoch}
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         _load_arch_state(self.arch, self.arch_optimizer, d)
         self.temperature = float(d["temperature"])
+        self.epoch = int(d.get("epoch", 0))
 
     def on_epoch_start(self, epoch: int, ctx: StepContext) -> None:
+        self.epoch = int(epoch)
         self.temperature = self.temperature_at(epoch)
 
     def on_epoch_end(self, epoch: int, ctx: StepContext) -> dict[str, float | None]:
@@ -497,11 +591,24 @@ class SnasStep:
                 "temperature": self.temperature}
 
     def eval_weights(self) -> dict[str, Tensor]:
-        """The supernet's op weights for evaluation: the noise-free relaxation
-        ``softmax(log_alpha / tau)`` at the current temperature (detached), i.e. the
-        Gumbel-softmax sample with its noise set to 0."""
+        """The noise-free relaxation ``softmax(log_alpha / tau)`` at the current temperature
+        (detached): the Gumbel-softmax sample with its noise set to 0 (at small tau, about the
+        argmax child). Reported as ``supernet_val_acc_noise_free``."""
         return softmax_weights({k: v.detach() / self.temperature
                                 for k, v in self.arch.logits().items()})
+
+    def eval_generator(self) -> torch.Generator:
+        """The evaluation-noise generator of the current epoch (named stream
+        ``(eval_seed, "snas-eval", epoch)``: identical on a rerun and after a resume)."""
+        from nasrepro.seeds import child_seed
+
+        return torch.Generator().manual_seed(child_seed(self.eval_seed, "snas-eval", self.epoch))
+
+    def sample_eval_weights(self, generator: torch.Generator) -> dict[str, Tensor]:
+        """One Gumbel-softmax sample at the current temperature from ``generator`` (the official
+        ``infer``: a new sample per evaluation batch)."""
+        return gumbel_weights({k: v.detach() for k, v in self.arch.logits().items()},
+                              self.temperature, generator=generator)
 
     # -- the step
     def __call__(self, model: nn.Module, x: Tensor, y: Tensor, ctx: StepContext
@@ -511,12 +618,13 @@ class SnasStep:
         loss = ce
         penalty = 0.0
         if self.penalty_lambda:
-            assert self.edge_costs is not None
-            pen = resource_penalty(z, self.edge_costs)
+            pen = self.penalty(z)
             loss = ce + self.penalty_lambda * pen
             penalty = float(pen.detach())
         self.arch_optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.arch_grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(list(self.arch.parameters()), self.arch_grad_clip)
         self.arch_optimizer.step()
         self.arch_optimizer.zero_grad(set_to_none=True)
         return {"loss": float(loss.detach()), "ce": float(ce.detach()), "penalty": penalty,

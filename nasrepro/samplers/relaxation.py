@@ -47,13 +47,27 @@ def softmax_weights(logits: dict[str, Tensor]) -> dict[str, Tensor]:
     return {cell: F.softmax(a, dim=-1) for cell, a in logits.items()}
 
 
-def gumbel_weights(logits: dict[str, Tensor], temperature: float,
-                   hard: bool = False) -> dict[str, Tensor]:
-    """SNAS: one Gumbel-softmax sample per edge at ``temperature`` (global torch RNG)."""
+def gumbel_weights(logits: dict[str, Tensor], temperature: float, hard: bool = False,
+                   generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    """SNAS: one Gumbel-softmax sample per edge at ``temperature``.
+
+    Without ``generator``: ``F.gumbel_softmax`` on the global torch RNG (the training step).
+    With one: the same construction (``G = -log(Exp(1))``, ``softmax((a + G) / tau)``) drawn
+    from ``generator``, so an evaluation sample never moves the training RNG (``hard`` is not
+    supported there).
+    """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    return {cell: F.gumbel_softmax(a, tau=temperature, hard=hard, dim=-1)
-            for cell, a in logits.items()}
+    if generator is None:
+        return {cell: F.gumbel_softmax(a, tau=temperature, hard=hard, dim=-1)
+                for cell, a in logits.items()}
+    if hard:
+        raise ValueError("hard Gumbel samples are only drawn on the global RNG")
+    out = {}
+    for cell, a in logits.items():
+        noise = -torch.empty(a.shape, dtype=a.dtype).exponential_(generator=generator).log()
+        out[cell] = F.softmax((a + noise.to(a.device)) / temperature, dim=-1)
+    return out
 
 
 def distribution_entropy(logits: dict[str, Tensor]) -> float:

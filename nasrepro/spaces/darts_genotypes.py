@@ -1,7 +1,11 @@
 """Reference cells of the DARTS/SNAS space, copied as data from the official repositories.
 
-* ``DARTS_V1`` (first order) and ``DARTS_V2`` (second order): quark0/darts
-  ``cnn/genotypes.py`` (DARTS Table 1, CIFAR-10).
+* ``DARTS_V2`` (second order, DARTS Table 1, CIFAR-10) and ``DARTS_V1``: quark0/darts
+  ``cnn/genotypes.py``. ``DARTS_V1`` is **not** the paper's first-order cell: the repository's
+  history shows it was released first as ``DARTS``, with instructions to search with
+  ``--unrolled`` (second order), and renamed ``DARTS_V1`` when ``DARTS_V2`` was added; it is
+  the second-order cell of the first arXiv version. The final paper's first-order cell (3.3 M)
+  was never released, so no reference arch here stands for "DARTS (first order)".
 * ``SNAS_mild_edge_all``, ``SNAS_moderate_edge_all``, ``SNAS_aggressive_edge_all``:
   SNAS-Series ``SNAS/genotypes.py``, the child networks evaluated by
   ``SNAS/train_edge_all.py`` (SNAS Table 1 and Fig. 13-15). They list every one of the 14
@@ -11,8 +15,9 @@
 
 Measured on preset ``darts/cifar10-eval`` (C=36, 20 cells, auxiliary head excluded):
 DARTS_V2 3,349,342 params / 528.4 M MACs (exactly the official ``param size = 3.349342MB``);
-DARTS_V1 3,169,414 / 501.0 M (3.2 M: the released first-order cell is smaller than the 3.3 M
-of DARTS Table 1). With SNAS's BN after pools (``pool_bn=True``, as SNAS ``operations.py``):
+DARTS_V1 3,169,414 / 501.0 M (3.2 M; an earlier second-order cell, so the 3.3 M of the
+paper's first-order row does not apply to it). With SNAS's BN after pools (``pool_bn=True``,
+as SNAS ``operations.py``):
 mild 2,663,542 / 422.2 M (2.7 M; SNAS Table 1 says 2.9 M for the mild model, whose released
 cell this is: the README's 97.02 % matches the paper's 2.98 % error), moderate 2,848,222 /
 440.7 M (2.8 M, as published), aggressive 2,313,622 / 374.9 M (2.3 M, as published).
@@ -124,7 +129,10 @@ REFERENCE_ARCHS: dict[str, dict[str, list[list[Any]]]] = {
 #: is the exact count when the official code's printout is known, ``params_m`` the paper's
 #: rounded millions; ``source`` says where it comes from
 PUBLISHED_PARAMS: dict[str, dict[str, Any]] = {
-    "DARTS_V1": {"params_m": 3.3, "source": "DARTS Table 1 (first order)"},
+    "DARTS_V1": {"params_m": None,
+                 "source": "none: the first arXiv version's second-order cell (released as "
+                           "'DARTS', later renamed); the paper's first-order cell (3.3M) was "
+                           "never released"},
     "DARTS_V2": {"params": 3_349_342, "params_m": 3.3,
                  "source": "DARTS Table 1 (second order); official train.py log "
                            "'param size = 3.349342MB'"},
