@@ -314,6 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _clean_run_dirs(args: argparse.Namespace) -> None:
+    """A job starts: remove the temp files a killed earlier job left in the folder it writes
+    (``--out``: the run dir, or a file's folder; ``--out-dir``), never a live writer's."""
+    from nasrepro.io import clean_stale_tmp
+
+    for name in ("out", "out_dir"):
+        value = getattr(args, name, None)
+        if value:
+            path = Path(value)
+            for removed in clean_stale_tmp(path if path.is_dir() or not path.suffix
+                                           else path.parent):
+                print(f"note: removed {removed}, left by a killed job", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     from nasrepro.determinism import pin_thread_env, threads_from_argv
@@ -324,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         pin_thread_env(threads)
     args = build_parser().parse_args(argv)
     try:
+        _clean_run_dirs(args)
         args.func(args)
     except NasreproError as exc:
         print(f"error: {exc}", file=sys.stderr)

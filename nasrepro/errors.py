@@ -28,3 +28,7 @@ class DataError(NasreproError):
 
 class TrainingError(NasreproError):
     """Training diverged (NaN/inf loss) or a checkpoint cannot be used."""
+
+
+class OutputError(NasreproError):
+    """A result file cannot be written (unwritable folder, a directory in the way)."""

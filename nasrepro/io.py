@@ -1,7 +1,11 @@
 """Atomic file writes, JSON/YAML helpers and run provenance.
 
 Results are never left half-written: every writer goes through a temporary file in the same
-folder followed by :func:`os.replace`. :func:`write_provenance` records what is needed to
+folder followed by :func:`os.replace`; the file gets the mode the umask gives (not mkstemp's
+0600), and a writer killed mid-write leaves only a ``.<name>.<pid>@<host>.<random>.tmp`` file
+that :func:`clean_stale_tmp` removes when the next job starts in that folder. A folder that
+cannot be written, or a directory where the file goes, is an :class:`OutputError` (one line).
+:func:`write_provenance` records what is needed to
 reproduce a run (git commit and whether the code paths were dirty, package versions, device and
 CPU, threads, seed, wall time, dataset checksum).
 """
@@ -14,6 +18,8 @@ import hashlib
 import json
 import os
 import platform
+import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,24 +29,103 @@ from typing import Any
 
 import yaml
 
+from nasrepro.errors import OutputError
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
+
+
+#: ``.<name>.<pid>@<host>.<8 random chars>.tmp`` (this module's temp files), and the older
+#: ``.<name>.<8 random chars>.tmp`` of versions that did not record the writer
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)@(?P<host>[A-Za-z0-9._-]+)\.[a-z0-9_]{8}\.tmp$")
+_OLD_TMP_RE = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")
+
+
+def _umask_mode() -> int:
+    """``0o666`` less the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return OutputError(f"cannot write {path}: it is a directory; remove it (a result file "
+                           f"goes there) and rerun")
+    if isinstance(exc, NotADirectoryError | FileExistsError):
+        return OutputError(f"cannot write {path}: a parent of it is a file, not a folder; "
+                           f"remove that file or choose another results_dir")
+    if isinstance(exc, PermissionError):
+        return OutputError(f"cannot write {path}: folder {path.parent} is not writable "
+                           f"({exc.strerror}); fix its permissions or set another results_dir")
+    return OutputError(f"cannot write {path} ({exc.strerror or exc}); free space or fix the "
+                       f"folder, then rerun")
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it onto ``path``.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched. The file
+    gets the umask's mode. A folder that cannot be written or a directory at ``path`` raises
+    :class:`~nasrepro.errors.OutputError`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}@{_host()}.",
+                                   suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _output_error(path, exc) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, path)
+        try:
+            os.chmod(tmp_path, _umask_mode())
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise _output_error(path, exc) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_stale_tmp(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temp files :func:`atomic_path` left in ``folder`` (not below it) when their
+    writer was killed: those of a process of this host that no longer runs, and the older
+    pid-less ones. Live writers' temp files, other hosts' and any other file are kept.
+
+    Returns:
+        The removed paths, sorted.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    host, removed = _host(), []
+    for p in sorted(folder.iterdir()):
+        if not p.is_file():
+            continue
+        m = _TMP_RE.match(p.name)
+        if m is not None:
+            stale = m["host"] == host and not _alive(int(m["pid"]))
+        else:
+            stale = _OLD_TMP_RE.match(p.name) is not None
+        if stale:
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

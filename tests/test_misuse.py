@@ -1,0 +1,130 @@
+"""Misuse, interruption and broken inputs (issue 13): every case ends in one line ``error: ...``
+naming the problem and the fix, exit status 2, and no half-written result.
+
+Snakemake-level cases (config overrides, reruns after a config change, the workflow profile,
+kills of the whole Snakemake process) are in ``tests/test_workflow_misuse.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nasrepro.errors import NasreproError, OutputError
+from nasrepro.io import atomic_path, write_json, write_text
+from tests.conftest import REPO, run_cli
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    """The single ``error: ...`` line of a failed command (exit 2, nothing else on stderr)."""
+    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-2000:]
+    return lines[0]
+
+
+# --- io: atomic writes (items 9, 15, 16) ---------------------------------------------------
+
+
+def test_atomic_writes_keep_the_umask_mode(tmp_path: Path) -> None:
+    """Item 16: files are readable by others as the umask allows, not 0600."""
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+        os.umask(0o007)
+        write_json(tmp_path / "b.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == 0o660
+
+
+def test_output_path_replaced_by_a_directory_is_one_line(tmp_path: Path) -> None:
+    """Item 9: a directory where a result file goes: OutputError, nothing left behind."""
+    target = tmp_path / "metrics.json"
+    target.mkdir()
+    with pytest.raises(OutputError, match="is a directory"):
+        write_json(target, {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+    # a file where a folder of the path goes
+    (tmp_path / "run0").write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        write_text(tmp_path / "run0" / "metrics.json", "x")
+    # an unwritable folder (root ignores permissions: nothing to check then)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if not os.access(ro, os.W_OK):
+            with pytest.raises(OutputError, match="not writable"):
+                write_text(ro / "x.txt", "x")
+    finally:
+        ro.chmod(0o700)
+
+
+def _sigkilled_writer(folder: Path, name: str) -> None:
+    """A process killed (SIGKILL) in the middle of an atomic write of folder/name."""
+    code = ("import sys, time\n"
+            "from nasrepro.io import atomic_path\n"
+            "with atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_text('half')\n"
+            "    print('ready', flush=True)\n"
+            "    time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder / name)], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def test_stale_temp_files_of_a_killed_writer_are_cleaned(tmp_path: Path) -> None:
+    """Item 15: a SIGKILL during an atomic write leaves a temp file; cleaning the run dir removes
+    it, but never a live writer's temp file, a nested folder's, or other files."""
+    _sigkilled_writer(tmp_path, "supernet.pt")
+    stale = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(stale) == 1 and stale[0].name.startswith(".supernet.pt.")
+    (tmp_path / "sub").mkdir()
+    _sigkilled_writer(tmp_path / "sub", "x.json")
+    (tmp_path / "keep.tmp").write_text("not ours")
+    (tmp_path / "log.csv").write_text("a\n")
+    with atomic_path(tmp_path / "live.json") as live:  # this (live) process is writing it
+        live.write_text("{}")
+        from nasrepro.io import clean_stale_tmp
+
+        removed = clean_stale_tmp(tmp_path)
+        assert live.exists()
+    assert removed == stale
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.tmp", "live.json", "log.csv",
+                                                        "sub"]
+    assert len(list((tmp_path / "sub").iterdir())) == 1  # only the run dir itself is cleaned
+
+
+def test_a_job_cleans_its_run_dir_when_it_starts(tmp_path: Path) -> None:
+    """Item 15 through the CLI: the next job writing into the folder removes the leftovers."""
+    out = tmp_path / "data"
+    out.mkdir()
+    _sigkilled_writer(out, "splits.json")
+    assert any(p.name.endswith(".tmp") for p in out.iterdir())
+    proc = run_cli("data", "--profile", "tiny", "--out", str(out / "splits.json"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+    assert (out / "splits.json").exists()
+
+
+def test_cli_output_path_is_a_directory(tmp_path: Path) -> None:
+    """Item 9: `--out` naming an existing directory where a file goes."""
+    (tmp_path / "splits.json").mkdir()
+    msg = one_line_error(run_cli("data", "--profile", "tiny", "--out",
+                                 str(tmp_path / "splits.json")))
+    assert "splits.json" in msg and "is a directory" in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["splits.json"]
+
+
+def test_nasrepro_error_is_the_base_of_output_error() -> None:
+    assert issubclass(OutputError, NasreproError)
