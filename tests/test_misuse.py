@@ -128,3 +128,18 @@ def test_cli_output_path_is_a_directory(tmp_path: Path) -> None:
 
 def test_nasrepro_error_is_the_base_of_output_error() -> None:
     assert issubclass(OutputError, NasreproError)
+
+
+# --- packaging (item 5) --------------------------------------------------------------------
+
+
+def test_python_requirement_is_what_the_code_needs() -> None:
+    """Item 5: `datetime.UTC` and Snakemake 9 need Python 3.11; pyproject, ruff and the README
+    say so."""
+    import tomllib
+
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert meta["project"]["requires-python"] == ">=3.11"
+    assert meta["tool"]["ruff"]["target-version"] == "py311"
+    readme = (REPO / "README.md").read_text()
+    assert "Python 3.11+" in readme and "Python 3.10" not in readme
