@@ -17,12 +17,12 @@ sys.path.insert(0, workflow.basedir)
 os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (workflow.basedir, os.getenv("PYTHONPATH", "")) if p)
 )
-from nasrepro.config import load_config, profile_dir  # noqa: E402
+from nasrepro.config import profile_dir, workflow_config  # noqa: E402
 from nasrepro.errors import NasreproError  # noqa: E402
 from nasrepro.io import write_yaml  # noqa: E402
 
-try:
-    _resolved = load_config(config.get("profile"), dict(config))
+try:  # --config values are re-read as YAML: seeds=[0,1,2], spos={search: {population: 10}}
+    _resolved = workflow_config(config, workflow.config_settings.config_args)
 except NasreproError as _exc:
     sys.stderr.write(f"error: {_exc}\n")
     sys.exit(2)

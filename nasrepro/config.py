@@ -8,6 +8,7 @@ schema violation into a one-line :class:`ConfigError` naming the key and the fix
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +112,68 @@ def _coerce(value: Any) -> Any:
     return value
 
 
+def parse_config_args(args: Sequence[str] | None) -> dict:
+    """Snakemake's ``--config KEY=VALUE ...`` strings as typed overrides: each VALUE is read
+    as YAML, so ``seeds=[0,1,2]`` gives ints and ``spos={search: {population: 4}}`` a nested
+    override (Snakemake itself leaves every value below the top level a string, and refuses
+    dotted keys such as ``spos.search.population=4`` before the workflow loads)."""
+    out: dict = {}
+    for arg in args or ():
+        key, sep, value = str(arg).partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--config {arg}: give KEY=VALUE, e.g. --config profile=tiny "
+                              f"'seeds=[0, 1, 2]' 'spos={{search: {{population: 4}}}}'")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            problem = str(getattr(exc, "problem", None) or exc.__class__.__name__)
+            raise ConfigError(f"--config {arg}: the value is not valid YAML ({problem}); quote "
+                              f"it for the shell, e.g. --config 'seeds=[0, 1, 2]'") from exc
+        out = deep_merge(out, {key: parsed})
+    return out
+
+
+def workflow_config(config: dict, config_args: Sequence[str] | None) -> dict:
+    """The Snakefile's resolved config: Snakemake's ``config`` (``--configfile`` files merged
+    with ``--config``) with the ``--config`` values re-read as YAML (:func:`parse_config_args`),
+    loaded on top of its profile (:func:`load_config`)."""
+    overrides = deep_merge(dict(config), parse_config_args(config_args))
+    return load_config(None, overrides)
+
+
+def _check_consistency(config: dict) -> None:
+    """What the schema cannot say: evolution settings that fit in their population."""
+    searches = {"spos.search": config.get("spos", {}).get("search", {}),
+                "attentivenas.search": config.get("attentivenas", {}).get("search", {}),
+                "fbnetv3.fine": config.get("fbnetv3", {}).get("fine", {})}
+    for where, sc in searches.items():
+        pop = sc.get("population")
+        if pop is None:
+            continue
+        if sc.get("topk", 0) > pop:
+            raise ConfigError(f"invalid config key '{where}.topk': {sc['topk']} parents kept but "
+                              f"only {pop} in the population; set {where}.topk <= "
+                              f"{where}.population")
+        children = sc.get("n_crossover", 0) + sc.get("n_mutation", 0)
+        if children > pop:
+            raise ConfigError(f"invalid config key '{where}.n_crossover': n_crossover + "
+                              f"n_mutation = {children} children exceed the population {pop}; "
+                              f"lower them or raise {where}.population")
+
+
 def load_config(profile: str | None = None, overrides: dict | None = None) -> dict:
-    """Load a profile, merge ``overrides`` (e.g. Snakemake's --config), validate, fill defaults."""
+    """Load a profile, merge ``overrides`` (e.g. Snakemake's --config), validate, fill defaults.
+
+    ``profile`` ``None`` takes ``overrides["profile"]``, else ``default``; an empty profile
+    (``--config profile=``) is an error, not the default profile.
+    """
     overrides = {k: _coerce(v) for k, v in (overrides or {}).items()}
-    profile = profile or overrides.get("profile") or "default"
+    if profile is None:
+        profile = overrides.get("profile", "default")
+    if profile is None or not str(profile).strip():
+        raise ConfigError(f"profile is empty; give one with --config profile=NAME (known: "
+                          f"{', '.join(list_profiles())})")
+    profile = str(profile)
     path = CONFIG_DIR / f"{profile}.yaml"
     if not path.exists():
         raise ConfigError(
@@ -129,17 +188,36 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
     overrides.pop("profile", None)
     config = deep_merge(base, overrides)
     config["profile"] = profile
-    return validate_config(config, source=f"config/{profile}.yaml")
+    validate_config(config, source=f"config/{profile}.yaml")
+    _check_consistency(config)
+    return config
 
 
 def load_config_file(path: str | Path) -> dict:
     """Load an already resolved config file (as written by the Snakefile) and re-validate it."""
     path = Path(path)
+    fix = ("pass --config-file pointing to a resolved config "
+           "(results/<profile>/config.resolved.yaml)")
     if not path.exists():
-        raise ConfigError(f"config file {path} does not exist; run through snakemake or pass "
-                          f"--config-file pointing to a resolved config")
-    config = yaml.safe_load(path.read_text()) or {}
-    return validate_config(config, source=str(path))
+        raise ConfigError(f"config file {path} does not exist; run through snakemake or {fix}")
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory; {fix}")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}; fix its syntax or "
+                          f"{fix}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc}); {fix}") from exc
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"config file {path} is not a mapping of config keys; {fix}")
+    validate_config(config, source=str(path))
+    _check_consistency(config)
+    return config
 
 
 def profile_dir(config: dict) -> Path:

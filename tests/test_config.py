@@ -30,8 +30,8 @@ def test_default_profile_has_at_least_three_seeds() -> None:
 
 
 def test_overrides_merge_deeply() -> None:
-    cfg = load_config("tiny", {"spos": {"search": {"population": 4}}})
-    assert cfg["spos"]["search"]["population"] == 4
+    cfg = load_config("tiny", {"spos": {"search": {"population": 10}}})
+    assert cfg["spos"]["search"]["population"] == 10
     assert cfg["spos"]["search"]["generations"] == load_config("tiny")["spos"]["search"][
         "generations"]
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nasrepro.errors import NasreproError, OutputError
+from nasrepro.errors import ConfigError, NasreproError, OutputError
 from nasrepro.io import atomic_path, write_json, write_text
 from tests.conftest import REPO, run_cli
 
@@ -143,3 +143,86 @@ def test_python_requirement_is_what_the_code_needs() -> None:
     assert meta["tool"]["ruff"]["target-version"] == "py311"
     readme = (REPO / "README.md").read_text()
     assert "Python 3.11+" in readme and "Python 3.10" not in readme
+
+
+# --- config (items 3, 6, 8, 9 and the extras) -----------------------------------------------
+
+
+def test_config_overrides_are_parsed_as_yaml() -> None:
+    """Item 3: Snakemake's `--config KEY=VALUE` strings, each VALUE read as YAML (nested values
+    included; Snakemake itself leaves everything below the top level a string)."""
+    from nasrepro.config import load_config, parse_config_args
+
+    over = parse_config_args(["profile=tiny", "seeds=[0,1,2]", "threads=2", "progress=false",
+                              "spos={search: {population: 10, macs_limit: null}}",
+                              "data={path: /tmp/x y}", "results_dir=/tmp/r"])
+    assert over == {"profile": "tiny", "seeds": [0, 1, 2], "threads": 2, "progress": False,
+                    "spos": {"search": {"population": 10, "macs_limit": None}},
+                    "data": {"path": "/tmp/x y"}, "results_dir": "/tmp/r"}
+    cfg = load_config(over["profile"], over)
+    assert cfg["seeds"] == [0, 1, 2] and cfg["spos"]["search"]["population"] == 10
+    assert cfg["spos"]["search"]["generations"] == load_config("tiny")["spos"]["search"][
+        "generations"]
+
+
+def test_config_override_that_is_not_yaml_is_one_line() -> None:
+    from nasrepro.config import parse_config_args
+
+    with pytest.raises(ConfigError, match=r"--config seeds=\[0,1.*not valid YAML"):
+        parse_config_args(["seeds=[0,1"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_config_args(["seeds"])
+
+
+def test_workflow_config_retypes_what_snakemake_parsed() -> None:
+    """Item 3: the Snakefile's config (Snakemake's strings) + the raw `--config` args."""
+    from nasrepro.config import workflow_config
+
+    snakemake_config = {"profile": "tiny", "seeds": ["0", "1", "2"],
+                        "spos": {"search": {"population": "10"}}}
+    cfg = workflow_config(snakemake_config, ["profile=tiny", "seeds=[0,1,2]",
+                                             "spos={search: {population: 10}}"])
+    assert cfg["seeds"] == [0, 1, 2] and cfg["spos"]["search"]["population"] == 10
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"seeds": [0, 0]}, ["'seeds'", "non-unique"]),                       # item 6
+        ({"device": "gpu"}, ["'device'", "cpu", "cuda"]),                      # item 8
+        ({"spos": {"search": {"topk": 9}}}, ["spos.search.topk", "population"]),  # extra
+        ({"attentivenas": {"search": {"topk": 20}}}, ["attentivenas.search.topk"]),
+        ({"fbnetv3": {"fine": {"topk": 40}}}, ["fbnetv3.fine.topk"]),
+        ({"spos": {"search": {"n_crossover": 5, "n_mutation": 5}}}, ["spos.search.n_crossover"]),
+    ],
+)
+def test_bad_values_are_rejected_when_the_config_loads(override: dict, words: list[str]) -> None:
+    from nasrepro.config import load_config
+
+    with pytest.raises(ConfigError) as err:
+        load_config("tiny", override)
+    msg = str(err.value)
+    assert "\n" not in msg and all(w in msg for w in words), msg
+
+
+def test_empty_profile_is_an_error() -> None:
+    """Extra: `--config profile=` (empty) must not silently run the default profile."""
+    from nasrepro.config import load_config
+
+    with pytest.raises(ConfigError, match="profile is empty"):
+        load_config(None, {"profile": None})
+    with pytest.raises(ConfigError, match="profile is empty"):
+        load_config("", {})
+
+
+def test_config_file_errors_are_one_line(tmp_path: Path) -> None:
+    """Item 9: `--config-file` with a YAML error, pointing at a directory, or missing."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seeds: [0, 1\nprofile: tiny\n")
+    assert "not valid YAML" in one_line_error(run_cli("data", "--config-file", str(bad)))
+    assert "is a directory" in one_line_error(run_cli("data", "--config-file", str(tmp_path)))
+    msg = one_line_error(run_cli("data", "--config-file", str(tmp_path / "nope.yaml")))
+    assert "does not exist" in msg
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n- 2\n")
+    assert "not a mapping" in one_line_error(run_cli("data", "--config-file", str(listed)))
