@@ -133,12 +133,39 @@ def parse_config_args(args: Sequence[str] | None) -> dict:
     return out
 
 
+def check_names(config: dict) -> None:
+    """Every registered name the config gives (methods, spaces, presets) exists: each paper's
+    ``nasrepro.experiments.<paper>.name_checks(config)`` lists ``(config key, check)``; the
+    first failing check is a one-line :class:`ConfigError` naming the key and the known names."""
+    import importlib
+
+    from nasrepro.errors import NasreproError
+
+    for paper in PAPERS:
+        try:
+            module = importlib.import_module(f"nasrepro.experiments.{paper}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"nasrepro.experiments.{paper}":
+                raise
+            continue
+        for key, check in getattr(module, "name_checks", lambda c: [])(config):
+            try:
+                check()
+            except ConfigError:
+                raise
+            except NasreproError as exc:
+                raise ConfigError(f"invalid config key '{key}': {exc}") from exc
+
+
 def workflow_config(config: dict, config_args: Sequence[str] | None) -> dict:
     """The Snakefile's resolved config: Snakemake's ``config`` (``--configfile`` files merged
     with ``--config``) with the ``--config`` values re-read as YAML (:func:`parse_config_args`),
-    loaded on top of its profile (:func:`load_config`)."""
+    loaded on top of its profile (:func:`load_config`), every registered name checked
+    (:func:`check_names`)."""
     overrides = deep_merge(dict(config), parse_config_args(config_args))
-    return load_config(None, overrides)
+    config = load_config(None, overrides)
+    check_names(config)
+    return config
 
 
 def _check_consistency(config: dict) -> None:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 
@@ -79,3 +81,22 @@ def test_topk_above_population_is_rejected(tmp_path: Path) -> None:
 def test_device_typo_is_rejected(tmp_path: Path) -> None:
     assert "'device'" in error_line(snakemake(tmp_path, "spos", "-n", "--cores", "1",
                                               config=("device=gpu",)))
+
+
+# --- item 7: every registered name is checked before any job runs --------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("spos={samplers: [uniform, nosuch]}", "spos.samplers"),
+        ("spos={main_searcher: nosuch}", "spos.main_searcher"),
+        ("spos={preset: spos/nosuch}", "spos.preset"),
+        ("darts_snas={methods: [darts-1st, nosuch]}", "darts_snas.methods"),
+        ("attentivenas={searcher: nosuch}", "attentivenas.searcher"),
+        ("fbnetv3={predictor_methods: [nosuch]}", "fbnetv3.predictor_methods"),
+    ],
+)
+def test_unknown_names_fail_before_any_job(tmp_path: Path, override: str, key: str) -> None:
+    msg = error_line(snakemake(tmp_path, "all", "-n", "--cores", "1", config=(override,)))
+    assert f"'{key}'" in msg and "nosuch" in msg and "known" in msg

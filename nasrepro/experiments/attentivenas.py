@@ -65,6 +65,21 @@ def space_of(config: dict) -> SearchSpace:
     return get_space(config["attentivenas"]["preset"])
 
 
+def name_checks(config: dict) -> list[tuple[str, Any]]:
+    """(config key, check) for every registered name the ``attentivenas`` section gives (run by
+    the Snakefile before any job, :func:`nasrepro.config.check_names`)."""
+    ac = config["attentivenas"]
+    checks: list[tuple[str, Any]] = [("attentivenas.preset", lambda: space_of(config))]
+    checks += [("attentivenas.samplers",
+                lambda n=n: get_method("attentivenas", n, kind="sampler"))
+               for n in ac["samplers"]]
+    checks += [("attentivenas.predictor.sampler",
+                lambda: get_method("attentivenas", ac["predictor"]["sampler"], kind="sampler")),
+               ("attentivenas.searcher",
+                lambda: get_method("attentivenas", ac["searcher"], kind="searcher"))]
+    return checks
+
+
 def supernet_dir(config: dict, training: str, sampler: str, seed: int) -> Path:
     """``results/<profile>/attentivenas/<training>/<sampler>/seed<seed>``."""
     return paper_dir(config) / training / sampler / f"seed{seed}"

@@ -130,6 +130,14 @@ def retrain_space(config: dict, group: Group | None = None) -> SearchSpace:
     return get_space(dc["retrain_space"], **settings)
 
 
+def name_checks(config: dict) -> list[tuple[str, Any]]:
+    """(config key, check) for every registered name the ``darts_snas`` section gives (run by
+    the Snakefile before any job, :func:`nasrepro.config.check_names`)."""
+    return [("darts_snas.methods", lambda: groups(config)),
+            ("darts_snas.search_space", lambda: search_space(config)),
+            ("darts_snas.retrain_space", lambda: retrain_space(config))]
+
+
 def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
     if x.shape[-1] == size and x.shape[-2] == size:
         return x

@@ -61,6 +61,18 @@ def arch_space(config: dict) -> Any:
     return space
 
 
+def name_checks(config: dict) -> list[tuple[str, Any]]:
+    """(config key, check) for every registered name the ``fbnetv3`` section gives (run by the
+    Snakefile before any job, :func:`nasrepro.config.check_names`)."""
+    from nasrepro.registry import get_method
+
+    checks: list[tuple[str, Any]] = [("fbnetv3.preset", lambda: arch_space(config))]
+    checks += [("fbnetv3.predictor_methods",
+                lambda n=n: get_method("fbnetv3", n, kind="predictor"))
+               for n in config["fbnetv3"]["predictor_methods"]]
+    return checks
+
+
 def recipe_space(config: dict) -> RecipeSpace:
     """The profile's recipe space (ranges, per-optimizer lr scale, EMA decay, fixed keys)."""
     fb = config["fbnetv3"]

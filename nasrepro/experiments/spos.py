@@ -42,6 +42,20 @@ def supernet_space(config: dict, supernet: str) -> SearchSpace:
     return get_space(config["spos"]["preset"], **SUPERNETS[supernet])
 
 
+def name_checks(config: dict) -> list[tuple[str, Any]]:
+    """(config key, check) for every registered name the ``spos`` section gives: the Snakefile
+    runs them before any job (:func:`nasrepro.config.check_names`)."""
+    sc = config["spos"]
+    checks: list[tuple[str, Any]] = [("spos.preset", lambda: supernet_space(config, "block"))]
+    for key, kind in (("samplers", "sampler"), ("searchers", "searcher")):
+        checks += [(f"spos.{key}", lambda n=n, k=kind: get_method("spos", n, kind=k))
+                   for n in sc[key]]
+    checks += [("spos.main_sampler", lambda: get_method("spos", sc["main_sampler"], "sampler")),
+               ("spos.main_searcher",
+                lambda: get_method("spos", sc["main_searcher"], "searcher"))]
+    return checks
+
+
 def fixed_arch(space: SearchSpace, name: str) -> dict:
     """``all_choice_3`` etc.: the same block in every layer, scale 1.0."""
     if name not in FIXED_ARCHS:
