@@ -103,7 +103,8 @@ def _provenance(prov: list[dict]) -> tuple[str, str]:
     commits = sorted({c for p in prov for c in p.get("git_commits", [])})
     if not commits:
         return "-", ""
-    cells = [f"`{c}` ({runs[c]} runs)" if runs.get(c) else f"`{c}` (data split)"
+    cells = [f"`{c}` ({runs[c]} run{'s' * (runs[c] != 1)})" if runs.get(c)
+             else f"`{c}` (data split)"
              for c in commits]
     text = ", ".join(cells)
     if len({c.removesuffix("-dirty") for c in commits}) > 1:

@@ -78,7 +78,8 @@ def table_files(folder: str | os.PathLike) -> dict[str, Path]:
     folder = Path(folder)
     found: dict[str, Path] = {}
     for path in sorted(folder.rglob("*.csv")):
-        if path.name in EXCLUDED_FILES or any(p.startswith(".") for p in path.parts):
+        if path.name in EXCLUDED_FILES or any(
+                p.startswith(".") for p in path.relative_to(folder).parts):  # staging copies
             continue
         if path.name in found:
             raise NasreproError(f"{folder} holds two tables named {path.name} ({found[path.name]}"
@@ -201,7 +202,10 @@ def _describe(summary: dict[str, Any]) -> str:
     if not summary.get("git_commits"):
         return "unknown (no provenance)"
     dirty = " [CODE DIRTY]" if summary.get("code_dirty_runs") else ""
-    return (f"commit {', '.join(summary['git_commits'])}{dirty} on "
+    commits = summary["git_commits"]
+    shown = f"commit {', '.join(commits)}" if len(commits) <= 2 else \
+        f"{len(commits)} commits ({', '.join(commits[:2])}, ...)"
+    return (f"{shown}{dirty} on "
             f"{'; '.join(summary.get('cpus', [])) or '?'}")
 
 

@@ -1,0 +1,113 @@
+"""No thread or parallelism dependence (issue 17): a job's threads follow the config's
+``threads`` alone (torch intra/inter-op pools and the OpenMP/BLAS environment, whatever the
+caller exported), deterministic algorithms are on, and Snakemake's ``--cores`` (how many jobs
+run side by side) does not change any result file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from nasrepro.config import load_config
+from nasrepro.io import read_json, write_yaml
+from tests.conftest import REPO, run_cli
+
+
+@pytest.fixture(scope="module")
+def job_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny profile with ``threads: 2`` and a one-epoch SPOS retrain, and its data splits."""
+    root = tmp_path_factory.mktemp("threads")
+    config = load_config("tiny", {"results_dir": str(root / "results"), "threads": 2,
+                                  "progress": False})
+    config["spos"]["retrain"]["epochs"] = 1
+    path = root / "config.resolved.yaml"
+    write_yaml(path, config)
+    proc = run_cli("data", "--config-file", str(path))
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def test_outside_thread_settings_do_not_change_a_job(job_config: Path) -> None:
+    """The same retrain job (convs, BN, linear; forward and backward) started with different
+    OMP/MKL/OpenBLAS thread variables writes identical files: the config's threads win."""
+    outs = []
+    for i, n in enumerate(("1", "3")):
+        out = job_config.parent / f"retrain{i}"
+        env = {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
+        proc = run_cli("retrain", "--config-file", str(job_config), "--paper", "spos",
+                       "--role", "fixed/all_choice_3", "--index", "0", "--out", str(out), env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        device = read_json(out / "provenance.json")["device"]
+        assert device["torch_threads"] == device["torch_interop_threads"] == 2
+        assert device["thread_env"] == dict.fromkeys(
+            ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "2")
+        assert device["deterministic_algorithms"] is True
+        outs.append(out)
+    for name in ("metrics.json", "log.csv", "arch.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_pin_torch_sets_both_pools_and_determinism() -> None:
+    from nasrepro.determinism import pin_torch
+
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        pin_torch(1)
+        assert torch.get_num_threads() == 1
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def test_threads_are_read_before_torch_from_the_command_line(tmp_path: Path) -> None:
+    from nasrepro.determinism import threads_from_argv
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("threads: 3\n")
+    assert threads_from_argv(["retrain", "--config-file", str(cfg), "--seed", "0"]) == 3
+    assert threads_from_argv([f"--config-file={cfg}"]) == 3
+    assert threads_from_argv(["retrain", "--profile", "tiny"]) == load_config("tiny")["threads"]
+    assert threads_from_argv(["--config-file", str(tmp_path / "missing.yaml")]) is None
+
+
+#: a few cheap jobs of the tiny DAG: the splits, an SPOS supernet (training), a search on it
+#: (BN recalibration + evaluation) and the AttentiveNAS prior (numpy)
+CORES_TARGETS = ("spos/block/uniform/seed0/search/toy-search/best.json",
+                 "attentivenas/prior/prior.json")
+
+
+def test_cores_1_gives_the_files_of_the_parallel_session_dag(tiny_dag: tuple[Path, Path],
+                                                             tmp_path: Path) -> None:
+    """A few jobs rerun one at a time (``--cores 1``) write the very files the session's DAG
+    wrote with ``--cores 2`` (jobs side by side)."""
+    reference, _ = tiny_dag
+    results = tmp_path / "results"
+    targets = [str(results / "tiny" / t) for t in CORES_TARGETS]
+    env = dict(os.environ, NASREPRO_OFFLINE="1",
+               NASREPRO_METHODS=str(REPO / "tests" / "toy_methods"))
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", "1", "--quiet", "rules",
+           "--nolock", "--configfile", str(REPO / "tests" / "config" / "e2e.yaml"),
+           "--config", "profile=tiny", f"results_dir={results}", f"paper_dir={tmp_path / 'p'}"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    skip = {"provenance.json", "config.resolved.yaml"}  # wall times, paths
+    compared = 0
+    for path in sorted((results / "tiny").rglob("*")):
+        rel = path.relative_to(results / "tiny")
+        if not path.is_file() or path.name in skip or rel.parts[0] in ("logs", "benchmarks"):
+            continue
+        other = reference / rel
+        if path.suffix == ".pt":  # torch.save names its zip records after the temp file
+            a = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+            b = torch.load(other, map_location="cpu", weights_only=False)["state_dict"]
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), rel
+        else:
+            assert path.read_bytes() == other.read_bytes(), rel
+        compared += 1
+    assert compared >= 6
