@@ -19,21 +19,34 @@ def _load_config(args: argparse.Namespace) -> dict:
     from nasrepro.config import load_config, load_config_file
 
     if getattr(args, "config_file", None):
-        return load_config_file(args.config_file)
-    return load_config(getattr(args, "profile", None) or "default")
+        config = load_config_file(args.config_file)
+    else:
+        config = load_config(getattr(args, "profile", None) or "default")
+    args.loaded_config = config  # for the "missing input ... made by rule ..." message
+    return config
 
 
 def parse_arch(text: str) -> Any:
     """ARCH given as a JSON string or the path of a JSON file."""
-    path = Path(text)
     source = "ARCH"
-    if not text.lstrip().startswith(("{", "[", "(")) and path.exists():
-        text, source = path.read_text(), str(path)
+    give = "give a JSON object such as '{\"blocks\": [0, 1, ...]}' or the path of a JSON file"
+    if not text.strip():
+        raise ArchError(f"ARCH is empty; {give}")
+    if not text.lstrip().startswith(("{", "[", "(")):
+        path = Path(text)
+        if path.is_dir():
+            raise ArchError(f"ARCH {text} is a directory; {give}")
+        if not path.exists():
+            raise ArchError(f"ARCH {text!r} is not JSON and file {text} does not exist; {give}")
+        try:
+            text, source = path.read_text(), str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ArchError(f"ARCH file {path} cannot be read ({exc}); {give}") from exc
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ArchError(f"{source} is not valid JSON ({exc.msg} at char {exc.pos}); give a JSON "
-                        f"object such as '{{\"blocks\": [0, 1, ...]}}' or a file path") from exc
+        raise ArchError(f"{source} is not valid JSON ({exc.msg} at char {exc.pos}); "
+                        f"{give}") from exc
     if isinstance(obj, dict) and "arch" in obj and isinstance(obj["arch"], dict):
         obj = obj["arch"]  # accept {"arch": ...} wrappers (best.json, arch.json, metrics.json)
     return obj
@@ -48,8 +61,13 @@ def cmd_spaces(args: argparse.Namespace) -> None:
 
 
 def cmd_methods(args: argparse.Namespace) -> None:
+    from nasrepro.config import PAPERS
+    from nasrepro.errors import UnknownNameError
     from nasrepro.registry import list_methods
 
+    if args.paper is not None and args.paper not in PAPERS:
+        raise UnknownNameError(f"unknown paper '{args.paper}'; known: {', '.join(PAPERS)} "
+                               f"(or leave out --paper to list every method)")
     for e in list_methods(args.paper):
         print(f"{e.paper:14s} {e.kind:10s} {e.name:16s} {e.description}")
 
@@ -71,9 +89,10 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def _setup(args: argparse.Namespace) -> dict:
-    from nasrepro.experiments.common import set_threads
+    from nasrepro.experiments.common import check_device, set_threads
 
     config = _load_config(args)
+    check_device(config["device"])
     set_threads(config)
     return config
 
@@ -108,7 +127,10 @@ def cmd_train_supernet(args: argparse.Namespace) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> None:
+    from nasrepro.experiments.common import require_input
+
     config = _setup(args)
+    require_input(config, Path(args.supernet_dir) / "supernet.pt")
     _paper_module(args.paper).run_search(config, args.supernet, args.supernet_dir, args.searcher,
                                          args.seed, args.out)
 
@@ -342,6 +364,14 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except NasreproError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:  # an input of a hand-run step that no job has made yet
+        from nasrepro.experiments.common import missing_input_message
+
+        config = getattr(args, "loaded_config", None)
+        what = (missing_input_message(config, exc.filename) if exc.filename
+                else f"missing input ({exc})")
+        print(f"error: {what}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; rerun the same command to resume from the last checkpoint",

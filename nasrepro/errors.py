@@ -32,3 +32,7 @@ class TrainingError(NasreproError):
 
 class OutputError(NasreproError):
     """A result file cannot be written (unwritable folder, a directory in the way)."""
+
+
+class MissingInputError(DataError):
+    """An input of a step is missing: the message names it and the rule that makes it."""

@@ -226,3 +226,88 @@ def test_config_file_errors_are_one_line(tmp_path: Path) -> None:
     listed = tmp_path / "list.yaml"
     listed.write_text("- 1\n- 2\n")
     assert "not a mapping" in one_line_error(run_cli("data", "--config-file", str(listed)))
+
+
+# --- the CLI (items 8, 10, 11, 12) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A resolved tiny config whose results folder is empty (nothing made yet)."""
+    from nasrepro.config import load_config
+    from nasrepro.io import write_yaml
+
+    root = tmp_path_factory.mktemp("misuse")
+    path = root / "config.resolved.yaml"
+    write_yaml(path, load_config("tiny", {"results_dir": str(root / "results"),
+                                          "progress": False}))
+    return path
+
+
+@pytest.mark.parametrize("arch", ["", ".", "nope/arch.json", "no_such_arch.json", "abc"])
+def test_cost_with_an_empty_missing_or_directory_arch(arch: str, tmp_path: Path) -> None:
+    """Item 10: '' or a directory as ARCH, or a file that does not exist."""
+    msg = one_line_error(run_cli("cost", "spos/tiny", arch, cwd=tmp_path))
+    if arch == "":
+        assert "ARCH is empty" in msg
+    elif arch == ".":
+        assert "is a directory" in msg
+    else:
+        assert "does not exist" in msg and arch in msg
+
+
+def test_methods_of_an_unknown_paper() -> None:
+    """Item 11: one line with the known papers, not an empty listing with exit 0."""
+    msg = one_line_error(run_cli("methods", "--paper", "nosuch"))
+    assert "unknown paper 'nosuch'" in msg and "spos" in msg
+
+
+def test_cuda_device_without_cuda_writes_nothing(tmp_path: Path, tiny_config: Path) -> None:
+    """Item 8: `device: cuda` on a torch without CUDA: one line, and no arch.json left."""
+    import torch
+    import yaml
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible here")
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["device"] = "cuda"
+    path = tmp_path / "cuda.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run0"
+    msg = one_line_error(run_cli("retrain", "--config-file", str(path), "--paper", "spos",
+                                 "--role", "fixed/all_choice_3", "--index", "0",
+                                 "--out", str(out)))
+    assert "device 'cuda'" in msg and "device: cpu" in msg
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("index", ["2", "-1"])
+def test_retrain_index_past_the_seeds(tmp_path: Path, tiny_config: Path, index: str) -> None:
+    """Item 12: the tiny profile has 2 seeds, so fixed roles have runs 0 and 1."""
+    msg = one_line_error(run_cli("retrain", "--config-file", str(tiny_config), "--paper", "spos",
+                                 "--role", "fixed/all_choice_3", "--index", index,
+                                 "--out", str(tmp_path / "run")))
+    assert f"--index {index}" in msg and "2 seeds" in msg
+
+
+def test_search_without_its_supernet(tmp_path: Path, tiny_config: Path) -> None:
+    """Item 12: names the missing supernet and the rule that makes it."""
+    sdir = tiny_config.parent / "results" / "tiny" / "spos" / "block" / "uniform" / "seed0"
+    msg = one_line_error(run_cli("search", "--config-file", str(tiny_config), "--paper", "spos",
+                                 "--supernet", "block", "--supernet-dir", str(sdir),
+                                 "--searcher", "evolution", "--seed", "0",
+                                 "--out", str(sdir / "search" / "evolution")))
+    assert f"{sdir}/supernet.pt" in msg and "rule spos_train_supernet" in msg
+
+
+@pytest.mark.parametrize(("paper", "rule"), [("spos", "spos_retrain"),
+                                             ("darts_snas", "darts_snas_search"),
+                                             ("attentivenas", "attentivenas_prior"),
+                                             ("fbnetv3", "fbnetv3_retrain")])
+def test_table_without_its_inputs(tmp_path: Path, tiny_config: Path, paper: str,
+                                  rule: str) -> None:
+    """Item 12: `nasrepro table` before the jobs it reads: the missing file and its rule."""
+    msg = one_line_error(run_cli("table", "--config-file", str(tiny_config), "--paper", paper,
+                                 "--out-dir", str(tmp_path / "tables")))
+    assert "missing input" in msg and f"rule {rule}" in msg
+    assert not (tmp_path / "tables").exists() or not any((tmp_path / "tables").iterdir())

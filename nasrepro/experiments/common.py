@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from nasrepro.errors import ConfigError, DataError
+from nasrepro.errors import ConfigError, DataError, MissingInputError
 from nasrepro.io import read_json, write_json, write_provenance
 from nasrepro.spaces.base import SearchSpace
 
@@ -23,6 +23,89 @@ def set_threads(config: dict) -> None:
     from nasrepro.determinism import pin_torch
 
     pin_torch(int(config.get("threads", 1)), config.get("device", "cpu"))
+
+
+def check_device(device: str) -> None:
+    """The configured torch device exists here; else a one-line ConfigError (before a job
+    writes anything)."""
+    if not str(device).startswith("cuda"):
+        return
+    fix = ("set device: cpu (--config device=cpu) or run on a machine with a GPU and a CUDA "
+           "build of torch")
+    if torch.version.cuda is None:
+        raise ConfigError(f"device '{device}' but torch {torch.__version__} is a CPU-only build; "
+                          f"{fix}")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device '{device}' but torch sees no CUDA GPU; {fix}")
+    index = int(device.split(":", 1)[1]) if ":" in device else 0
+    if index >= torch.cuda.device_count():
+        raise ConfigError(f"device '{device}' but only {torch.cuda.device_count()} CUDA GPU(s) "
+                          f"are visible; use cuda:0..{torch.cuda.device_count() - 1}")
+
+
+#: results/<profile>/<paper>/<first folder>/... -> the rule that writes it (the rest of the
+#: paper's folder is its supernet training); checked against the DAG by the tests
+_PAPER_STAGE_RULES = {
+    "spos": {"retrain": "spos_retrain", "inherit.csv": "spos_inherit"},
+    "darts_snas": {"search": "darts_snas_search", "retrain": "darts_snas_retrain"},
+    "attentivenas": {"prior": "attentivenas_prior", "predictor": "attentivenas_predictor"},
+    "fbnetv3": {"proxy": "fbnetv3_pretrain", "search": "fbnetv3_search",
+                "retrain": "fbnetv3_retrain", "predictor": "fbnetv3_predictor"},
+}
+
+
+def producing_rule(config: dict, path: str | Path) -> str | None:
+    """The Snakemake rule that writes ``path`` (a file of ``results/<profile>/``), or None."""
+    from nasrepro.config import PAPERS, profile_dir
+
+    try:
+        parts = Path(path).resolve().relative_to(profile_dir(config).resolve()).parts
+    except ValueError:
+        return None
+    if not parts:
+        return None
+    head, name = parts[0], parts[-1]
+    if head == "config.resolved.yaml" and len(parts) == 1:
+        return "resolved_config"
+    if head == "data":
+        return "data"
+    if head in ("tables", "figures") and len(parts) == 2:
+        for stem in ("claims", "leaderboard"):
+            if head == "tables" and name.split(".")[0] == stem:
+                return stem
+        for paper in PAPERS:
+            if name.startswith(f"{paper}_"):
+                return f"{paper}_{head}"
+        return None
+    if head not in PAPERS or len(parts) < 2:
+        return None
+    rule = _PAPER_STAGE_RULES[head].get(parts[1])
+    if rule is not None:
+        return rule
+    if head == "spos":
+        return "spos_search" if "search" in parts[2:] else "spos_train_supernet"
+    if head == "attentivenas":
+        if "eval" in parts[2:]:
+            return "attentivenas_search" if parts[1] == "main" else "attentivenas_short_eval"
+        return "attentivenas_train_supernet"
+    return None
+
+
+def require_input(config: dict, path: str | Path) -> Path:
+    """``path`` if it exists, else a :class:`MissingInputError` naming the rule that makes it."""
+    if not Path(path).exists():
+        raise MissingInputError(missing_input_message(config, path))
+    return Path(path)
+
+
+def missing_input_message(config: dict | None, path: str | Path) -> str:
+    """``missing input X; it is made by rule R: run `snakemake X ...` first`` (one line)."""
+    rule = producing_rule(config, path) if config else None
+    if rule is None:
+        return f"missing input {path}; make or restore it, then rerun"
+    where = "" if config["results_dir"] == "results" else f" results_dir={config['results_dir']}"
+    return (f"missing input {path}; it is made by rule {rule}: run `snakemake {path} --config "
+            f"profile={config['profile']}{where}` (or the whole DAG) first")
 
 
 def splits_path(config: dict) -> Path:
@@ -66,8 +149,7 @@ def load_data(config: dict, splits_file: str | Path | None = None) -> Any:
     dcfg = config["data"]
     path = Path(splits_file) if splits_file else splits_path(config)
     if not path.exists():
-        raise DataError(f"splits file {path} is missing; run `snakemake --config "
-                        f"profile={config['profile']} data` first")
+        raise MissingInputError(missing_input_message(config, path))
     splits = read_json(path)
     ds = load_dataset(dcfg["dataset"], dcfg.get("path"))
     return prepare(ds, splits, device=config["device"], resize=dcfg.get("resize"))

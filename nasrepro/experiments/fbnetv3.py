@@ -416,6 +416,11 @@ def role_spec(config: dict, role: str, index: int, arch_from: str | Path | None 
     if kind not in ("swap", "autotrain", "search"):
         raise UnknownNameError(f"unknown fbnetv3 role {role!r}; use swap/..., autotrain/... or "
                                f"search/...")
+    seeds = config["seeds"]
+    if not 0 <= index < len(seeds):
+        raise ConfigError(f"--index {index} is out of range: role {role} has runs "
+                          f"0..{len(seeds) - 1} (the profile's {len(seeds)} seeds); pass an index "
+                          f"in that range")
     arch = read_json(arch_from)["arch"] if arch_from else autotrain_arch(config)
     recipe = read_json(recipe_from)["recipe"] if recipe_from else default_recipe(config)
     return {"arch": arch_space(config).validate(arch),

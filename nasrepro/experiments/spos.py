@@ -203,6 +203,11 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
 def role_spec(config: dict, role: str, index: int,
               search_best: str | Path | None = None) -> dict:
     """``{"arch", "seed", "role", "index"}`` of one retrain run of Tables 3/4."""
+    n_runs, of = ((config["spos"]["n_random"], "spos.n_random random archs")
+                  if role.startswith("random/") else (len(config["seeds"]), "seeds"))
+    if not 0 <= index < n_runs:
+        raise ConfigError(f"--index {index} is out of range: role {role} has runs 0..{n_runs - 1} "
+                          f"(the profile's {n_runs} {of}); pass an index in that range")
     if role.startswith("search/"):
         if search_best is None:
             raise ConfigError(f"role {role} needs --search-best (the search's best.json)")
