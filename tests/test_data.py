@@ -198,13 +198,14 @@ def test_partial_path_raises(tmp_path):
 
 def test_fashion_missing_everywhere(tmp_path, monkeypatch):
     monkeypatch.setattr(ds, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
-    for path in [None, tmp_path / "nowhere"]:
-        with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist") as e:
-            load_dataset("fashion_mnist", path=path)
-        msg = str(e.value)
-        assert "\n" not in msg and "no-debian" in msg and "NASREPRO_OFFLINE" in msg
-        if path is not None:
-            assert str(path) in msg
+    with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist") as e:
+        load_dataset("fashion_mnist")
+    msg = str(e.value)
+    assert "\n" not in msg and "no-debian" in msg and "NASREPRO_OFFLINE" in msg
+    # an explicit data.path is not skipped when it holds nothing (issue 13 item 13)
+    with pytest.raises(DataError, match="set data.path") as e:
+        load_dataset("fashion_mnist", path=tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(e.value) and "\n" not in str(e.value)
 
 
 def test_fashion_download_into_cache(tmp_path, monkeypatch):

@@ -311,3 +311,74 @@ def test_table_without_its_inputs(tmp_path: Path, tiny_config: Path, paper: str,
                                  "--out-dir", str(tmp_path / "tables")))
     assert "missing input" in msg and f"rule {rule}" in msg
     assert not (tmp_path / "tables").exists() or not any((tmp_path / "tables").iterdir())
+
+
+# --- data (items 13, 14) --------------------------------------------------------------------
+
+
+def test_an_explicit_data_path_without_the_dataset_is_an_error(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    """Item 13: an empty `data.path` folder no longer falls back to the Debian copy."""
+    from nasrepro.data import load_dataset
+    from nasrepro.errors import DataError
+
+    monkeypatch.setenv("NASREPRO_DATA", str(tmp_path / "cache"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("fashion_mnist", "cifar10"):
+        with pytest.raises(DataError) as err:
+            load_dataset(name, path=empty)
+        msg = str(err.value)
+        assert f"data.path {empty}" in msg and "\n" not in msg and "set data.path" in msg
+
+
+def test_the_data_job_logs_and_records_its_source(tmp_path: Path, capsys) -> None:
+    """Item 13: which source was used is logged and kept in the data job's provenance."""
+    from nasrepro.config import load_config
+    from nasrepro.data import load_dataset
+    from nasrepro.experiments.common import make_data_splits
+    from nasrepro.io import read_json
+    from tests.test_data import fake_fashion
+
+    fake_fashion(tmp_path / "fm", gz=True, n_train=40, n_test=10)
+    assert load_dataset("fashion_mnist", path=tmp_path / "fm").source == \
+        f"data.path {tmp_path / 'fm'}"
+    assert load_dataset("digits").source.startswith("scikit-learn")
+    config = load_config("tiny", {"results_dir": str(tmp_path / "results"),
+                                  "data": {"dataset": "fashion_mnist",
+                                           "path": str(tmp_path / "fm"), "val_size": 5}})
+    out = tmp_path / "splits" / "splits.json"
+    make_data_splits(config, out)
+    assert f"from data.path {tmp_path / 'fm'}" in capsys.readouterr().err
+    assert read_json(out.parent / "provenance.json")["data_source"] == \
+        f"data.path {tmp_path / 'fm'}"
+
+
+@pytest.mark.parametrize(("labels", "what"), [(["a", "b"], "labels"),
+                                              ([[0], [1, 2]], "labels"),
+                                              ([0, None], "labels")])
+def test_cifar_batch_with_bad_labels_is_one_line(tmp_path: Path, labels: list,
+                                                 what: str) -> None:
+    """Item 14: string or ragged labels: a DataError naming the batch, not a traceback."""
+    import pickle
+
+    import numpy as np
+
+    from nasrepro.data import load_dataset
+    from nasrepro.errors import DataError
+    from tests.test_data import cifar_batch
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [*(f"data_batch_{k}" for k in range(1, 6)), "test_batch"]:
+        (folder / name).write_bytes(cifar_batch(2, 0)[0])
+    bad = {b"data": np.zeros((2, 3072), dtype=np.uint8), b"labels": labels}
+    (folder / "data_batch_3").write_bytes(pickle.dumps(bad))
+    with pytest.raises(DataError) as err:
+        load_dataset("cifar10", path=folder)
+    msg = str(err.value)
+    assert "data_batch_3" in msg and what in msg and "\n" not in msg
+    (folder / "data_batch_3").write_bytes(pickle.dumps({b"data": [[0] * 3072, [0]],
+                                                        b"labels": [0, 1]}))
+    with pytest.raises(DataError, match="data_batch_3"):
+        load_dataset("cifar10", path=folder)

@@ -116,8 +116,16 @@ def _parse_batch(raw: bytes, name: str, fix: str) -> tuple[np.ndarray, np.ndarra
         raise DataError(f"CIFAR-10 batch {name} cannot be unpickled ({e}); {fix}") from e
     if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
         raise DataError(f"CIFAR-10 batch {name} has no b'data'/b'labels' entries; {fix}")
-    data = np.asarray(d[b"data"])
-    labels = np.asarray(d[b"labels"], dtype=np.int64)
+    try:
+        data = np.asarray(d[b"data"])
+    except (ValueError, TypeError) as e:  # ragged rows
+        raise DataError(f"CIFAR-10 batch {name} data is not an array of images ({e}); "
+                        f"{fix}") from e
+    try:
+        labels = np.asarray(d[b"labels"], dtype=np.int64)
+    except (ValueError, TypeError, OverflowError) as e:  # strings, None, ragged lists
+        raise DataError(f"CIFAR-10 batch {name} labels are not a list of ints in "
+                        f"0..{NUM_CLASSES - 1} ({e.__class__.__name__}); {fix}") from e
     n_pix = int(np.prod(IMAGE_SHAPE))
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != n_pix:
         raise DataError(

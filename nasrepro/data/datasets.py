@@ -15,6 +15,10 @@ Sources are tried in this order (DESIGN.md, "Profiles"):
    checked). Setting ``NASREPRO_OFFLINE=1`` turns the download step into an immediate
    :class:`DataError`.
 
+An explicit ``path`` that holds no dataset is an error (no fall-back to the other sources), and
+every :class:`Dataset` says in ``source`` where it came from (the data job logs it and keeps it in
+its provenance).
+
 Files from the Debian location, the cache and the download are checked against the official
 checksums; files under a user-given ``path`` are not (they may be a custom or reduced copy), but
 every :class:`Dataset` carries a ``checksum`` of its source bytes, which the splits and every run's
@@ -27,6 +31,7 @@ and the training set the first 1500, both kept in that permuted order.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import os
@@ -102,6 +107,8 @@ class Dataset:
         checksum: sha256 (hex) over the raw source bytes; same data -> same checksum.
         flip: whether a horizontal flip is a label-preserving augmentation.
         max_value: the largest possible pixel value (16 for digits, 255 otherwise).
+        source: where the data came from (``data.path /x``, ``Debian package /usr/...``,
+            ``cache ...``, ``download ...``, ``scikit-learn (embedded)``, ``generated``).
     """
 
     name: str
@@ -113,6 +120,7 @@ class Dataset:
     checksum: str
     flip: bool
     max_value: float
+    source: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,12 +264,18 @@ def load_fashion_mnist(path: str | os.PathLike | None = None) -> Dataset:
                 f"{', '.join(missing)}); add the missing files or fix data.path in the config"
             )
         if found:
-            return _read_fashion(found, verify=False, fix=f"replace it in {folder}")
-        looked.append(str(folder))
+            ds = _read_fashion(found, verify=False, fix=f"replace it in {folder}")
+            return dataclasses.replace(ds, source=f"data.path {folder}")
+        raise DataError(
+            f"data.path {folder} holds no Fashion-MNIST (none of the 4 IDX files "
+            f"train-images-idx3-ubyte[.gz], ...); put them there, or set data.path to the "
+            f"folder that holds them (null: the Debian package, the cache, a download)"
+        )
     found, missing = _idx_files(DEBIAN_FASHION_MNIST)
     if not missing:
         fix = "reinstall it (apt-get install --reinstall dataset-fashion-mnist) or set data.path"
-        return _read_fashion(found, verify=True, fix=fix)
+        ds = _read_fashion(found, verify=True, fix=fix)
+        return dataclasses.replace(ds, source=f"Debian package {DEBIAN_FASHION_MNIST}")
     looked.append(str(DEBIAN_FASHION_MNIST))
     cache = cache_dir() / "fashion-mnist"
     looked.append(str(cache))
@@ -275,7 +289,9 @@ def load_fashion_mnist(path: str | os.PathLike | None = None) -> Dataset:
         raise DataError(
             f"Fashion-MNIST not found (looked in {', '.join(looked)}; {e}); {FASHION_MNIST_HOWTO}"
         ) from e
-    return _read_fashion(found, verify=True, fix="delete it and rerun, or set data.path")
+    ds = _read_fashion(found, verify=True, fix="delete it and rerun, or set data.path")
+    how = f"download {FASHION_MNIST_URL} into the cache {cache}" if missing else f"cache {cache}"
+    return dataclasses.replace(ds, source=how)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,27 +337,30 @@ def load_cifar10(path: str | os.PathLike | None = None) -> Dataset:
     Raises:
         DataError: archive corrupt, or found nowhere and not downloadable.
     """
-    looked = []
     if path is not None:
         p = Path(path).expanduser()
         src = _cifar_source(p)
         if src is not None:
-            return _read_cifar(src, fix=f"replace it or fix data.path ({p}) in the config")
-        looked.append(str(p))
+            ds = _read_cifar(src, fix=f"replace it or fix data.path ({p}) in the config")
+            return dataclasses.replace(ds, source=f"data.path {src}")
+        raise DataError(
+            f"data.path {p} holds no CIFAR-10 (no {CIFAR10_TARBALL} or {cifar.BATCH_DIR}); put "
+            f"it there, or set data.path to it (null: the cache, then {CIFAR10_URL})"
+        )
     tarball = cache_dir() / "cifar10" / CIFAR10_TARBALL
     fix = f"delete {tarball} and rerun, or set data.path"
     if tarball.is_file():
         if _md5(tarball) != CIFAR10_MD5:
             raise DataError(f"{tarball} is corrupt (md5 differs from {CIFAR10_MD5}); {fix}")
-        return _read_cifar(tarball, fix)
-    looked.append(str(tarball.parent))
+        return dataclasses.replace(_read_cifar(tarball, fix), source=f"cache {tarball}")
     try:
         download(CIFAR10_URL, tarball, CIFAR10_MD5)
     except DataError as e:
         raise DataError(
-            f"CIFAR-10 not found (looked in {', '.join(looked)}; {e}); {CIFAR10_HOWTO}"
+            f"CIFAR-10 not found (looked in {tarball.parent}; {e}); {CIFAR10_HOWTO}"
         ) from e
-    return _read_cifar(tarball, fix)
+    return dataclasses.replace(_read_cifar(tarball, fix),
+                               source=f"download {CIFAR10_URL} into the cache {tarball}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,9 +410,10 @@ def load_digits(path: str | os.PathLike | None = None) -> Dataset:
     y = np.asarray(bunch.target)
     perm = np.random.RandomState(0).permutation(len(x))
     n_train = len(x) - DIGITS_TEST_SIZE
-    return _from_arrays(
+    ds = _from_arrays(
         "digits", x, y, perm[n_train:], perm[:n_train], num_classes=10, max_value=16.0
     )
+    return dataclasses.replace(ds, source="scikit-learn (embedded load_digits)")
 
 
 def load_synthetic(path: str | os.PathLike | None = None) -> Dataset:
@@ -411,9 +431,10 @@ def load_synthetic(path: str | os.PathLike | None = None) -> Dataset:
     x = np.clip(protos[y] + rng.normal(0.0, 40.0, size=(len(y), 1, 8, 8)), 0, 255)
     x = np.rint(x).astype(np.uint8)
     idx_all = np.arange(len(y))
-    return _from_arrays(
+    ds = _from_arrays(
         "synthetic", x, y, idx_all[n_train:], idx_all[:n_train], num_classes=k, max_value=255.0
     )
+    return dataclasses.replace(ds, source="generated (RandomState(0))")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ writes into its own run directory with ``config.resolved.yaml`` and ``provenance
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -135,10 +136,11 @@ def make_data_splits(config: dict, out: str | Path) -> dict:
     splits = make_splits(ds, seed=dcfg["split_seed"], val_size=dcfg["val_size"],
                          train_size=dcfg.get("train_size"), test_size=dcfg.get("test_size"))
     out = Path(out)
+    print(f"data: {dcfg['dataset']} from {ds.source}", file=sys.stderr)
     write_json(out, splits, indent=None)
     write_provenance(out.parent, config=config, seed=dcfg["split_seed"],
                      wall_time_s=time.time() - start, device="cpu",
-                     dataset_checksum=ds.checksum)
+                     dataset_checksum=ds.checksum, extra={"data_source": ds.source})
     return splits
 
 
