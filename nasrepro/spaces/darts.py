@@ -25,7 +25,7 @@ edges with the largest non-'none' softmax weight and their argmax non-'none' op
 
 Presets (settings ``C``, ``layers``, ``num_classes``, ``input_channels``, ``input_size``,
 ``auxiliary``, ``auxiliary_weight``, ``drop_path_prob``, ``stem_multiplier``, ``steps``,
-``multiplier``, ``pool_bn``, ``channels_last``):
+``multiplier``, ``pool_bn``, ``channels_last``, ``fused``):
 
 * ``cifar10-search``: the search network, C=16, 8 cells, 3x32x32, 10 classes, no auxiliary.
 * ``cifar10-eval``: the evaluation network, C=36, 20 cells, auxiliary head (weight 0.4) after
@@ -40,6 +40,11 @@ Presets (settings ``C``, ``layers``, ``num_classes``, ``input_channels``, ``inpu
 * ``tiny``: digits 1x8x8, C=4, 3 cells (8 -> 4 -> 2 pixels), no auxiliary head (the official
   head would outweigh the net; ``auxiliary=True`` builds it), channels-last; the tests train
   on it. DARTS_V2: 77 k MACs, 2.6 k params; ~3000 img/s standalone, ~200 img/s supernet.
+
+``fused=True`` (all presets: false) makes the search supernet run the mixed ops of the edges
+that leave a node together in training mode (:mod:`nasrepro.supernets.darts_fused`): the same
+loss, gradients and BN statistics as the reference mixed op, in fewer, larger kernels (an
+opt-in fast path for GPUs, measured by ``bench/gpu.py``); standalone nets ignore it.
 
 ``pool_bn=True`` follows every pool of the standalone net with an affine BN, as SNAS's
 ``operations.py`` does (DARTS's does not); it changes the params of archs with pools only.
@@ -108,6 +113,7 @@ _COMMON: dict[str, Any] = {
     "multiplier": 4,
     "pool_bn": False,
     "channels_last": False,
+    "fused": False,  # search network: fused mixed ops (opt-in fast path, same maths)
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -145,7 +151,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 _INT_KEYS = ("C", "layers", "num_classes", "input_channels", "input_size", "stem_multiplier",
              "steps", "multiplier")
-_BOOL_KEYS = ("auxiliary", "pool_bn", "channels_last")
+_BOOL_KEYS = ("auxiliary", "pool_bn", "channels_last", "fused")
 _KNOWN_KEYS = frozenset(PRESETS["cifar10-eval"])
 
 
@@ -252,7 +258,8 @@ class DartsSpace(SearchSpace):
     recipe's final drop-path probability; the training loop sets ``net.drop_path_prob``),
     ``stem_multiplier``, ``steps`` (intermediate nodes), ``multiplier`` (nodes concatenated
     into the cell output), ``pool_bn`` (bool: BN after pools in standalone nets, SNAS) and
-    ``channels_last`` (bool: channels-last layout, CPU speed).
+    ``channels_last`` (bool: channels-last layout, CPU speed) and ``fused`` (bool: the search
+    supernet's fused mixed ops, :mod:`nasrepro.supernets.darts_fused`).
     """
 
     def __init__(self, preset: str, **settings: Any) -> None:
@@ -264,7 +271,7 @@ class DartsSpace(SearchSpace):
             input_channels=int(s["input_channels"]), input_size=int(s["input_size"]),
             auxiliary=bool(s["auxiliary"]), stem_multiplier=int(s["stem_multiplier"]),
             steps=int(s["steps"]), multiplier=int(s["multiplier"]), pool_bn=bool(s["pool_bn"]),
-            channels_last=bool(s["channels_last"]),
+            channels_last=bool(s["channels_last"]), fused=bool(s["fused"]),
         )
         self.auxiliary_weight = float(s["auxiliary_weight"])
         self.drop_path_prob = float(s["drop_path_prob"])

@@ -16,7 +16,9 @@ for layer as the official code:
   cells, pools followed by ``BatchNorm2d(affine=False)``. ``forward(x, weights)`` takes the
   per-edge op weights (softmax(alpha) for DARTS, Gumbel-softmax samples for SNAS), computed by
   the caller, and runs only the ops whose weight is non-zero ('none' never runs: it adds 0),
-  so one-hot weights run exactly the child network.
+  so one-hot weights run exactly the child network. With ``fused`` (preset setting
+  ``fused: true``; off by default) its training-mode forward runs the mixed ops of the edges
+  leaving a node together (:mod:`nasrepro.supernets.darts_fused`: same maths, fewer kernels).
 
 Cell edges (DARTS Sec. 2.1): intermediate node ``t`` (2 .. steps + 1) sums one op per incoming
 edge from every earlier node ``0 .. t - 1`` (0, 1 = the cell inputs); edges in the official
@@ -35,6 +37,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from nasrepro.supernets.darts_fused import (
+    fusable,
+    fused_cell_forward,
+    make_plan,
+    plan_cache_key,
+)
 from nasrepro.supernets.darts_ops import (
     NONE_INDEX,
     PRIMITIVES,
@@ -145,6 +153,9 @@ class DartsConfig:
     pool_bn: bool = False
     #: keep conv weights/activations in channels-last layout (CPU speed)
     channels_last: bool = False
+    #: search network only: run the mixed ops of the edges leaving a node together in
+    #: training mode (:mod:`nasrepro.supernets.darts_fused`; same maths, fewer kernels)
+    fused: bool = False
 
     @property
     def reduction_indices(self) -> tuple[int, int]:
@@ -441,6 +452,9 @@ class DartsSupernet(nn.Module):
         reset_parameters(self, generator)
         if cfg.channels_last:
             self.to(memory_format=torch.channels_last)
+        #: training-mode forward through the fused mixed ops (opt-in; same maths)
+        self.fused = cfg.fused
+        self._fused_plans: dict[Any, Any] = {}
 
     def _weights(self, weights: Any) -> dict[str, Tensor]:
         if isinstance(weights, dict) and all(
@@ -466,11 +480,26 @@ class DartsSupernet(nn.Module):
         mask = (w.detach() != 0).tolist()
         return [[k for k, on in enumerate(row) if on and k != NONE_INDEX] for row in mask]
 
+    def _fused_plan(self, active: list[list[int]], device: torch.device) -> Any:
+        key = plan_cache_key(active, device)
+        plan = self._fused_plans.get(key)
+        if plan is None:
+            if len(self._fused_plans) >= 256:  # SNAS samples many patterns: keep it bounded
+                self._fused_plans.clear()
+            plan = self._fused_plans[key] = make_plan(active, self.cfg.steps, device)
+        return plan
+
     def forward(self, x: Tensor, weights: Any) -> Tensor:
         w = self._weights(weights)
         active = {k: self.active_ops(v) for k, v in w.items()}
+        plans = ({k: self._fused_plan(a, x.device) for k, a in active.items()}
+                 if self.fused and self.training else None)
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             kind = "reduce" if cell.reduction else "normal"
-            s0, s1 = s1, cell(s0, s1, w[kind], active[kind], self.drop_path_prob)
+            if plans is not None and fusable(cell):
+                out = fused_cell_forward(cell, s0, s1, w[kind], plans[kind], self.drop_path_prob)
+            else:
+                out = cell(s0, s1, w[kind], active[kind], self.drop_path_prob)
+            s0, s1 = s1, out
         return self.classifier(self.global_pooling(s1).flatten(1))
