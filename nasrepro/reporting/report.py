@@ -99,7 +99,10 @@ def _provenance(prov: list[dict]) -> tuple[str, str]:
     when any run was made from a dirty code tree, from the per-paper ``provenance.json``."""
     runs: Counter[str] = Counter()
     for p in prov:
-        runs.update(p.get("git_commit_runs", {}))
+        if "git_commit_runs" in p:
+            runs.update(p["git_commit_runs"])
+        else:  # provenance collected before git_commit_runs existed: count its run records
+            runs.update(r["git_commit"] for r in p.get("runs", []) if r.get("git_commit"))
     commits = sorted({c for p in prov for c in p.get("git_commits", [])})
     if not commits:
         return "-", ""
@@ -109,7 +112,10 @@ def _provenance(prov: list[dict]) -> tuple[str, str]:
     text = ", ".join(cells)
     if len({c.removesuffix("-dirty") for c in commits}) > 1:
         text = f"**{len(commits)} commits**: {text}"
-    n_dirty = sum(p.get("code_dirty_runs", 0) for p in prov)
+    # runs from a dirty tree: code_dirty_runs, or (older provenance) the commit's -dirty suffix
+    n_dirty = sum(p["code_dirty_runs"] if "code_dirty_runs" in p else
+                  sum(1 for r in p.get("runs", []) if str(r.get("git_commit")).endswith("-dirty"))
+                  for p in prov)
     warning = ""
     if n_dirty or any(c.endswith("-dirty") for c in commits):
         files = sorted({f for p in prov for f in p.get("dirty_code_files", [])})
