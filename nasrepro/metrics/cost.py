@@ -8,7 +8,9 @@ bias additions, concatenation or channel shuffle (see DESIGN.md, "Cost"). This m
   :func:`linear_params`, :func:`bn_params`, :func:`conv2d_out_size`) from which every space
   precomputes its per-layer cost tables, and
 * the measured cross-check :func:`measure`, which runs a model once under
-  :class:`torch.utils.flop_counter.FlopCounterMode` (2 FLOPs per MAC) and counts parameters.
+  :class:`torch.utils.flop_counter.FlopCounterMode` (2 FLOPs per MAC) and counts parameters;
+* :func:`step_flops`, the FLOPs of one whole training step (forward and backward passes of
+  every conv / matmul) under the same counter: the compute floor of ``bench/gpu.py``.
 
 Only this module counts MACs/params; spaces call its primitives.
 """
@@ -34,6 +36,7 @@ __all__ = [
     "linear_macs",
     "linear_params",
     "measure",
+    "step_flops",
 ]
 
 
@@ -155,3 +158,28 @@ def measure(
         model.train(was_training)
     flops = counter.get_total_flops()
     return Cost(macs=int(flops) // 2, params=count_params(model, exclude_prefixes))
+
+
+def _conv_backward_flops(grad_out_shape: Sequence[int], x_shape: Sequence[int],
+                         w_shape: Sequence[int], _bias: Any, _stride: Any, _padding: Any,
+                         _dilation: Any, transposed: bool, _output_padding: Any, _groups: Any,
+                         output_mask: Sequence[bool], out_shape: Any = None, **_: Any) -> int:
+    """``convolution_backward`` FLOPs with groups: grad_input and grad_weight each cost what
+    the forward conv costs (PyTorch's own formula ignores groups and over-counts depthwise
+    convs by their channel count)."""
+    from torch.utils.flop_counter import conv_flop_count
+
+    fwd = conv_flop_count(list(x_shape), list(w_shape), list(grad_out_shape), transposed)
+    return fwd * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
+
+
+def step_flops(run: Callable[[], Any]) -> int:
+    """FLOPs of whatever ``run()`` computes (a training step: every forward and backward conv
+    and matmul, 2 per multiply-accumulate; no elementwise ops), counted by
+    :class:`~torch.utils.flop_counter.FlopCounterMode` while it runs once, with a grouped-conv
+    aware backward formula (:func:`_conv_backward_flops`)."""
+    counter = FlopCounterMode(display=False, custom_mapping={
+        torch.ops.aten.convolution_backward: _conv_backward_flops})
+    with counter:
+        run()
+    return int(counter.get_total_flops())

@@ -1,0 +1,196 @@
+"""Paper-scale speed on one device (issue 15): eager fp32 vs each fast path, and the floor.
+
+For each workload of issue 15's table, on the networks and batch sizes of a profile
+(default ``cifar10``: DARTS first-order search step C=16 / 8 cells / batch 64 on
+``darts/cifar10-search``; SPOS supernet training on ``spos/cifar10`` at batch 256;
+AttentiveNAS sandwich step at batch 256; DARTS evaluation net C=36 / 20 cells at batch 96),
+prints the step time and images/s of the pipeline's eager fp32 step and of each fast path,
+the speedup over eager, the step's FLOPs (``nasrepro.metrics.cost.step_flops``: forward and
+backward convs and matmuls) and the compute floor ``FLOPs / measured matmul FLOP/s`` (fp32
+matmul, TF32 when allowed; bf16 matmul for the AMP rows), then writes the rows to a CSV.
+The steps are built by ``nasrepro.speed`` from the library (the DAG's step strategies,
+samplers, recipes); timing: CUDA events after a warm-up on a GPU, ``time.perf_counter``
+on CPU; the median step is reported.
+
+Fast paths measured (never defaults of the pipeline): ``fused`` (DARTS search cell's mixed
+ops in grouped kernels, space setting ``fused: true``), ``channels_last``, ``bf16`` autocast
+(CUDA; ``--amp`` adds it on CPU), ``compile`` (``torch.compile``, with ``--compile``: its
+first steps compile for minutes). A variant that fails (out of memory, no compiler) prints
+its error as its row. ``--budget-s`` (default 270 s) skips what would not fit, so a full
+run on one GPU ends within 5 minutes.
+
+Usage: python bench/gpu.py [--device cpu|cuda] [--quick] [--profile cifar10] [--steps 5]
+[--warmup 2] [--workloads darts_search,spos_supernet,sandwich,darts_eval] [--amp] [--compile]
+[--threads 2] [--csv results/bench/gpu_<device>.csv]
+
+``--quick``: the ``tiny`` profile's networks and batches, 2 steps after 1 warm-up (well
+under a minute on a 2-core CPU). On a GPU node without the package installed:
+``PYTHONPATH=$PWD python bench/gpu.py --device cuda``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gc
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nasrepro.config import load_config  # noqa: E402
+from nasrepro.io import device_info, git_commit  # noqa: E402
+from nasrepro.metrics.cost import step_flops  # noqa: E402
+from nasrepro.speed import Variant, build_workload, matmul_rate, sync, time_steps  # noqa: E402
+
+#: the workloads of issue 15's table, in its order
+TABLE = ("darts_search", "spos_supernet", "sandwich", "darts_eval")
+#: issue 15's H200 figures today (2026-11-30) and its targets, for the last column
+ISSUE = {
+    "darts_search": "today 0.867 s/step; target <= 0.1 s",
+    "spos_supernet": "today 7,968 img/s; target >= 40k img/s",
+    "sandwich": "today 1.1-2.3 it/s (GPU shared); target >= 5x",
+    "darts_eval": "today 5.2 it/s (GPU shared); target >= 3x",
+}
+FIELDS = ["date", "device", "device_name", "torch", "commit", "profile", "workload", "what",
+          "variant", "batch", "steps", "step_ms", "img_s", "speedup", "gflop_step", "floor_ms",
+          "floor_frac", "peak_mb", "error", "issue"]
+
+
+def variants(workload: str, device: str, amp: bool, compile_: bool) -> list[Variant]:
+    """Eager fp32 first, then the fast paths that apply to ``workload`` on ``device``."""
+    cuda = device.startswith("cuda")
+    out = [Variant()]
+    if workload.startswith(("darts_search", "snas")):
+        out.append(Variant("fused", fused=True))
+        out.append(Variant("fused + channels_last", fused=True, channels_last=True))
+        if cuda or amp:
+            out.append(Variant("fused + bf16", fused=True, amp="bf16"))
+        if compile_:
+            out.append(Variant("fused + compile", fused=True, compile=True))
+        return out
+    out.append(Variant("channels_last", channels_last=True))
+    if cuda or amp:
+        out.append(Variant("bf16", amp="bf16"))
+        out.append(Variant("bf16 + channels_last", amp="bf16", channels_last=True))
+    if compile_ and workload in ("darts_eval", "spos_retrain", "fbnetv3_candidate"):
+        out.append(Variant("compile", compile=True))
+    return out
+
+
+def measure(name: str, config: dict, variant: Variant, args: argparse.Namespace,
+            rates: dict[str, float]) -> dict:
+    """One row: build, warm up, time, count FLOPs (one more step), peak memory."""
+    row: dict = {"workload": name, "variant": variant.name}
+    device = args.device
+    try:
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        w = build_workload(name, config, device=device, variant=variant, batch=args.batch)
+        warmup = args.warmup + (3 if variant.compile else 0)
+        times = sorted(time_steps(w.run, steps=args.steps, warmup=warmup, device=device))
+        step_s = times[len(times) // 2]
+        flops = step_flops(w.run) if not variant.compile else None
+        sync(device)
+        rate = rates["bf16" if variant.amp else "fp32"]
+        row.update(what=w.what, batch=w.batch, steps=args.steps, step_ms=1000 * step_s,
+                   img_s=w.batch / step_s)
+        if flops:
+            row.update(gflop_step=flops / 1e9, floor_ms=1000 * flops / rate,
+                       floor_frac=flops / rate / step_s)
+        if device.startswith("cuda"):
+            row["peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+        del w
+    except Exception as exc:  # a fast path that fails is a result too
+        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    gc.collect()
+    return row
+
+
+def _fmt(v: object, spec: str) -> str:
+    return format(v, spec) if isinstance(v, int | float) else "-"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--profile", default=None, help="networks and batches (default cifar10)")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny profile, 2 steps after 1 warm-up (CPU smoke run)")
+    ap.add_argument("--workloads", default=",".join(TABLE),
+                    help=f"comma list of nasrepro.speed.WORKLOADS (default {','.join(TABLE)})")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps (default 5; quick 2)")
+    ap.add_argument("--warmup", type=int, default=None, help="untimed steps (default 2; quick 1)")
+    ap.add_argument("--batch", type=int, default=None, help="override every batch size")
+    ap.add_argument("--amp", action="store_true", help="bf16 autocast rows on CPU too")
+    ap.add_argument("--compile", action="store_true", help="torch.compile rows (slow warm-up)")
+    ap.add_argument("--cudnn-benchmark", action="store_true",
+                    help="torch.backends.cudnn.benchmark (off: many shapes; see shared/gpu)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--budget-s", type=float, default=270.0,
+                    help="skip the remaining rows once this many seconds have passed")
+    ap.add_argument("--csv", default=None, help="default results/bench/gpu_<device>.csv")
+    args = ap.parse_args()
+    profile = args.profile or ("tiny" if args.quick else "cifar10")
+    args.steps = args.steps or (2 if args.quick else 5)
+    args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = bool(args.cudnn_benchmark)
+    config = load_config(profile)
+    start = time.perf_counter()
+    info = device_info(args.device)
+    device_name = info.get("gpu") or info["cpu_model"]
+    rates = {"fp32": matmul_rate(args.device)}
+    rates["bf16"] = (matmul_rate(args.device, torch.bfloat16)
+                     if args.device.startswith("cuda") or args.amp else rates["fp32"])
+    print(f"# {device_name} ({args.device}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads), profile {profile}, median of {args.steps} "
+          f"steps after {args.warmup} warm-up; matmul {rates['fp32'] / 1e12:.2f} TFLOP/s fp32"
+          + (f", {rates['bf16'] / 1e12:.2f} bf16" if rates["bf16"] != rates["fp32"] else ""))
+    head = (f"{'workload':14s} {'variant':24s} {'batch':>5s} {'step_ms':>9s} {'img/s':>9s} "
+            f"{'speedup':>7s} {'GFLOP':>8s} {'floor_ms':>9s} {'floor%':>6s}")
+    print(head)
+    base = {"date": dt.date.today().isoformat(), "device": args.device,
+            "device_name": device_name, "torch": torch.__version__, "commit": git_commit(),
+            "profile": profile}
+    rows = []
+    for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
+        eager_ms = None
+        for variant in variants(name, args.device, args.amp, args.compile):
+            if time.perf_counter() - start > args.budget_s:
+                row = {"workload": name, "variant": variant.name,
+                       "error": f"skipped: over the {args.budget_s:.0f} s budget"}
+            else:
+                row = measure(name, config, variant, args, rates)
+            if variant.name == "eager fp32":
+                eager_ms = row.get("step_ms")
+            if eager_ms and row.get("step_ms"):
+                row["speedup"] = eager_ms / row["step_ms"]
+            row = {**base, **row, "issue": ISSUE.get(name, "") if profile == "cifar10" else ""}
+            rows.append(row)
+            line = (f"{name:14s} {variant.name:24s} {_fmt(row.get('batch'), '5d')} "
+                    f"{_fmt(row.get('step_ms'), '9.1f')} {_fmt(row.get('img_s'), '9.1f')} "
+                    f"{_fmt(row.get('speedup'), '7.2f')} {_fmt(row.get('gflop_step'), '8.2f')} "
+                    f"{_fmt(row.get('floor_ms'), '9.2f')} "
+                    f"{_fmt(100 * row['floor_frac'] if row.get('floor_frac') else None, '6.1f')}")
+            print(line + (f"  {row['error']}" if row.get("error") else ""), flush=True)
+    out = Path(args.csv or f"results/bench/gpu_{args.device.replace(':', '')}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"# {time.perf_counter() - start:.0f} s; rows written to {out}")
+    if profile == "cifar10":
+        print("# issue 15 (H200, 2026-11-30): " + "; ".join(f"{k}: {v}" for k, v in
+                                                              ISSUE.items()))
+
+
+if __name__ == "__main__":
+    main()
