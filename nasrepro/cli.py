@@ -16,12 +16,29 @@ from nasrepro.errors import ArchError, NasreproError
 
 
 def _load_config(args: argparse.Namespace) -> dict:
-    from nasrepro.config import load_config, load_config_file
+    from nasrepro.config import (
+        deep_merge,
+        load_config_file,
+        load_job_config,
+        parse_config_override,
+        validate_config,
+    )
 
+    override = getattr(args, "config_override", None)
     if getattr(args, "config_file", None):
         config = load_config_file(args.config_file)
+        if override:
+            config = validate_config(deep_merge(config, parse_config_override(override)),
+                                     source=args.config_file)
+        source = args.config_file
     else:
-        config = load_config(getattr(args, "profile", None) or "default")
+        config = load_job_config(getattr(args, "profile", None), override)
+        source = f"config/{config['profile']}.yaml" + (" with --config-override" if override
+                                                        else "")
+    if getattr(args, "config_hash", None):
+        from nasrepro.config import check_config_hash
+
+        check_config_hash(config, args.config_hash, source)
     args.loaded_config = config  # for the "missing input ... made by rule ..." message
     return config
 
@@ -228,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--config-file",
                        help="resolved config (results/<profile>/config.resolved.yaml)")
         g.add_argument("--profile", help="profile name (config/<profile>.yaml), default 'default'")
+        p.add_argument("--config-override", default=None, metavar="JSON",
+                       help="config keys over the profile's, as a JSON object (what the "
+                            "Snakemake rules pass: the run's --configfile/--config values)")
+        p.add_argument("--config-hash", default=None, metavar="SCOPE:HASH",
+                       help="(set by the Snakemake rules) refuse to run unless the config's "
+                            "section SCOPE has this hash, i.e. is the one the job was planned "
+                            "with")
         return p
 
     p = sub.add_parser("spaces", help="list spaces and presets")

@@ -247,6 +247,119 @@ def load_config_file(path: str | Path) -> dict:
     return config
 
 
+#: keys that change no result file: where results go, what the default target runs, progress
+RESULT_NEUTRAL_KEYS = ("profile", "results_dir", "paper_dir", "papers", "progress")
+#: keys every paper's jobs read besides their own section
+COMMON_KEYS = ("device", "threads", "seeds", "data")
+
+
+def config_section(config: dict, scope: str) -> dict:
+    """The part of ``config`` that the jobs of ``scope`` read, i.e. whose change must rerun them.
+
+    Scopes: ``data`` (rule data: the ``data`` section), a paper name (its jobs: the common keys
+    ``device threads seeds data`` and its own section), ``all`` (the cross-paper rules claims,
+    leaderboard, report: every key but the result-neutral ones, ``papers`` included), ``file``
+    (the whole resolved config, rule resolved_config).
+    """
+    if scope == "file":
+        return dict(config)
+    if scope == "data":
+        return {"data": config["data"]}
+    if scope == "all":
+        return {k: v for k, v in config.items()
+                if k == "papers" or k not in RESULT_NEUTRAL_KEYS}
+    if scope in PAPERS:
+        return {k: config[k] for k in (*COMMON_KEYS, scope) if k in config}
+    raise ConfigError(f"unknown config scope '{scope}'; known: data, {', '.join(PAPERS)}, all, "
+                      f"file")
+
+
+def config_hash(config: dict, scope: str) -> str:
+    """Stable short hash of :func:`config_section` (the rules' params, the jobs' check)."""
+    from nasrepro.io import stable_hash
+
+    return stable_hash(config_section(config, scope), 16)
+
+
+def config_diff(config: dict, base: dict) -> dict:
+    """The keys of ``config`` whose values differ from ``base`` (recursively into mappings;
+    lists and other values whole): ``load_config(p, config_diff(c, load_config(p))) == c``."""
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            sub = config_diff(value, base[key])
+            if sub:
+                out[key] = sub
+        elif key not in base or base[key] != value:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def job_config_args(config: dict) -> str:
+    """How a job is told its config on its command line: ``--profile P`` plus, when the
+    config differs from that profile, ``--config-override JSON`` (the differing keys), shell
+    quoted. The job resolves exactly ``config`` from them; no shared file is involved."""
+    import json
+    import shlex
+
+    profile = config["profile"]
+    diff = config_diff(config, load_config(profile))
+    args = f"--profile {shlex.quote(profile)}"
+    if diff:
+        blob = json.dumps(diff, sort_keys=True, separators=(",", ":"))
+        args += f" --config-override {shlex.quote(blob)}"
+    return args
+
+
+def job_config_param(config: dict) -> Any:
+    """A rule ``params:`` value giving :func:`job_config_args`. It is a function of ``output``,
+    which Snakemake counts as derived, so it never triggers a rerun by itself: the reruns
+    follow the ``config_hash`` param of the section each job reads."""
+    args = job_config_args(config)
+
+    def config_args(wildcards: Any, output: Any) -> str:
+        return args
+
+    return config_args
+
+
+def parse_config_override(override: str | None) -> dict:
+    """``--config-override JSON`` as a dict of config keys (one-line error otherwise)."""
+    import json
+
+    overrides: dict = {}
+    if override:
+        try:
+            overrides = json.loads(override)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--config-override is not valid JSON ({exc.msg} at char "
+                              f"{exc.pos}); give a JSON object of config keys, e.g. "
+                              f"'{{\"seeds\": [0, 1]}}'") from exc
+        if not isinstance(overrides, dict):
+            raise ConfigError("--config-override must be a JSON object of config keys, e.g. "
+                              "'{\"seeds\": [0, 1]}'")
+    return overrides
+
+
+def load_job_config(profile: str | None, override: str | None) -> dict:
+    """The config a job was given: ``--profile`` and ``--config-override JSON``."""
+    overrides = parse_config_override(override)
+    return load_config(profile or overrides.get("profile") or "default", overrides)
+
+
+def check_config_hash(config: dict, expected: str, source: str) -> None:
+    """``expected`` is ``"<scope>:<hash>"`` (``--config-hash``, set by the rules): the section of
+    ``config`` the job reads must be the one Snakemake planned the job with."""
+    scope, _, want = expected.partition(":")
+    got = config_hash(config, scope)
+    if got != want:
+        raise ConfigError(
+            f"{source} gives other {scope} settings than Snakemake planned this job with "
+            f"(hash {got}, expected {want}), e.g. config/{config.get('profile')}.yaml was "
+            f"edited since; rerun the snakemake command"
+        )
+
+
 def profile_dir(config: dict) -> Path:
     """``results/<profile>`` for this config."""
     return Path(config["results_dir"]) / config["profile"]

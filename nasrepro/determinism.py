@@ -39,18 +39,24 @@ def _option(argv: Sequence[str], name: str) -> str | None:
 
 def threads_from_argv(argv: Sequence[str]) -> int | None:
     """The ``threads`` of the config a ``nasrepro`` command line names (``--config-file`` or
-    ``--profile``, else the default profile); ``None`` when it cannot be read (the command
-    itself then reports the problem)."""
+    ``--profile``, else the default profile, with ``--config-override``); ``None`` when it
+    cannot be read (the command itself then reports the problem)."""
     try:
         config_file = _option(argv, "--config-file")
+        override = _option(argv, "--config-override")
         if config_file is not None:
             import yaml
 
             config = yaml.safe_load(Path(config_file).read_text()) or {}
-        else:
-            from nasrepro.config import load_config
+            if override:
+                from nasrepro.config import parse_config_override
 
-            config = load_config(_option(argv, "--profile") or "default")
+                config.update({k: v for k, v in parse_config_override(override).items()
+                               if k == "threads"})
+        else:
+            from nasrepro.config import load_job_config
+
+            config = load_job_config(_option(argv, "--profile"), override)
         return int(config.get("threads", 1))
     except Exception:  # noqa: BLE001 - any failure here is reported by the command itself
         return None

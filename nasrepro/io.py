@@ -92,6 +92,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def check_writable_dir(path: str | os.PathLike, *, what: str, fix: str) -> None:
+    """Check, without writing anything, that folder ``path`` exists and is writable or can be
+    created; else an :class:`OutputError` naming ``what`` and ``fix``."""
+    path = Path(path).absolute()
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"{what} {path} cannot be created: {probe} is a file; {fix}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {path} is not writable ({probe} denies it); {fix}")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -142,6 +157,14 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Non
 def write_yaml(path: str | os.PathLike, obj: Any) -> None:
     """Atomically write ``obj`` as YAML."""
     write_text(path, yaml.safe_dump(obj, sort_keys=True))
+
+
+def write_resolved_config(path: str | os.PathLike, config: dict,
+                          log: str | os.PathLike | None = None) -> None:
+    """Rule resolved_config: write the resolved config every job reads (atomically)."""
+    write_yaml(path, config)
+    if log is not None:
+        write_text(log, f"wrote {path} (profile {config.get('profile')})\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

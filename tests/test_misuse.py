@@ -185,6 +185,25 @@ def test_workflow_config_retypes_what_snakemake_parsed() -> None:
     assert cfg["seeds"] == [0, 1, 2] and cfg["spos"]["search"]["population"] == 10
 
 
+def test_a_job_resolves_exactly_the_workflow_config_from_its_command_line() -> None:
+    """Items 1-2: each job gets `--profile P --config-override JSON` (only the keys that differ
+    from the profile) instead of reading a shared file another invocation could rewrite."""
+    import shlex
+
+    from nasrepro.config import job_config_args, load_config, load_job_config
+    from nasrepro.determinism import threads_from_argv
+
+    config = load_config("tiny", {"results_dir": "/tmp/x y", "threads": 3, "progress": False,
+                                  "spos": {"searchers": ["random"], "search": {"topk": 2}}})
+    args = shlex.split(job_config_args(config))
+    assert args[:2] == ["--profile", "tiny"] and args[2] == "--config-override"
+    assert load_job_config("tiny", args[3]) == config
+    assert threads_from_argv(["retrain", *args]) == 3
+    assert job_config_args(load_config("tiny")) == "--profile tiny"
+    with pytest.raises(ConfigError, match="--config-override is not valid JSON"):
+        load_job_config("tiny", "{seeds: [0]")
+
+
 @pytest.mark.parametrize(
     ("override", "words"),
     [
@@ -382,3 +401,16 @@ def test_cifar_batch_with_bad_labels_is_one_line(tmp_path: Path, labels: list,
                                                         b"labels": [0, 1]}))
     with pytest.raises(DataError, match="data_batch_3"):
         load_dataset("cifar10", path=folder)
+
+
+def test_a_job_refuses_a_config_other_than_the_planned_one(tmp_path: Path) -> None:
+    """Item 1: the rules pass the hash of the config section a job reads; a job given other
+    settings (e.g. the profile file edited after Snakemake planned it) stops before writing."""
+    from nasrepro.config import config_hash, load_config
+
+    good = f"data:{config_hash(load_config('tiny'), 'data')}"
+    out = tmp_path / "splits.json"
+    msg = one_line_error(run_cli("data", "--profile", "tiny", "--config-override",
+                                 '{"data": {"split_seed": 1}}', "--config-hash", good,
+                                 "--out", str(out)))
+    assert "other data settings" in msg and not out.exists()

@@ -428,15 +428,11 @@ def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, 
 
 def add_commands(sub: Any, with_config: Any) -> None:
     """``nasrepro attn-prior`` and ``nasrepro attn-predictor``."""
-    from nasrepro.experiments.common import set_threads
 
     def _config(args: Any) -> dict:
-        from nasrepro.config import load_config, load_config_file
+        from nasrepro.cli import _setup
 
-        config = (load_config_file(args.config_file) if args.config_file
-                  else load_config(args.profile))
-        set_threads(config)
-        return config
+        return _setup(args)
 
     p = with_config(sub.add_parser("attn-prior", help="AttentiveNAS: MACs prior + subnet set"))
     p.add_argument("--out-dir", required=True)

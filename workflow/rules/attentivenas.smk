@@ -13,7 +13,8 @@ rule attentivenas_prior:
     output:
         AN_PRIOR,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/prior.log",
@@ -26,7 +27,8 @@ rule attentivenas_prior:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro attn-prior --config-file {params.cfg} --out-dir {params.out} 2>&1 | tee {log}"
+        "nasrepro attn-prior {params.config} --config-hash {params.config_hash}"
+        " --out-dir {params.out} 2>&1 | tee {log}"
 
 
 rule attentivenas_train_supernet:
@@ -40,7 +42,8 @@ rule attentivenas_train_supernet:
     wildcard_constraints:
         training="main|short",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
         out=lambda wc: an_dir(wc.training, wc.sampler, wc.seed),
     log:
         f"{LOGS}/attentivenas/train_supernet/{{training}}_{{sampler}}_{{seed}}.log",
@@ -54,7 +57,8 @@ rule attentivenas_train_supernet:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro train-supernet --config-file {params.cfg} --paper attentivenas"
+        "nasrepro train-supernet {params.config} --config-hash {params.config_hash}"
+        " --paper attentivenas"
         " --supernet {wildcards.training} --sampler {wildcards.sampler} --seed {wildcards.seed}"
         " --out {params.out} 2>&1 | tee {log}"
 
@@ -70,7 +74,8 @@ rule attentivenas_search:
         f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/archs.jsonl",
         f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/curve.csv",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
         searcher=AN["searcher"],
         supernet_dir=lambda wc: an_dir("main", wc.sampler, wc.seed),
         out=lambda wc, output: Path(output[0]).parent,
@@ -86,7 +91,8 @@ rule attentivenas_search:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro search --config-file {params.cfg} --paper attentivenas --supernet main"
+        "nasrepro search {params.config} --config-hash {params.config_hash}"
+        " --paper attentivenas --supernet main"
         " --supernet-dir {params.supernet_dir} --searcher {params.searcher}"
         " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
 
@@ -99,7 +105,8 @@ rule attentivenas_short_eval:
     output:
         f"{R_AN}/short/{{sampler}}/seed{{seed}}/eval/subnets.csv",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
         supernet_dir=lambda wc: an_dir("short", wc.sampler, wc.seed),
         out=lambda wc, output: Path(output[0]).parent,
     log:
@@ -114,7 +121,8 @@ rule attentivenas_short_eval:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro search --config-file {params.cfg} --paper attentivenas --supernet short"
+        "nasrepro search {params.config} --config-hash {params.config_hash}"
+        " --paper attentivenas --supernet short"
         " --supernet-dir {params.supernet_dir} --searcher none --seed {wildcards.seed}"
         " --out {params.out} 2>&1 | tee {log}"
 
@@ -128,7 +136,8 @@ rule attentivenas_predictor:
     output:
         AN_PREDICTOR_JSON,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
     log:
         f"{LOGS}/attentivenas/predictor.log",
     benchmark:
@@ -140,7 +149,8 @@ rule attentivenas_predictor:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro attn-predictor --config-file {params.cfg} --out {output} 2>&1 | tee {log}"
+        "nasrepro attn-predictor {params.config} --config-hash {params.config_hash}"
+        " --out {output} 2>&1 | tee {log}"
 
 
 rule attentivenas_tables:
@@ -155,7 +165,8 @@ rule attentivenas_tables:
         report(AN_TABLES, category="AttentiveNAS", caption="../report/attentivenas_tables.rst"),
         AN_DATA,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/tables.log",
@@ -167,7 +178,8 @@ rule attentivenas_tables:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro table --config-file {params.cfg} --paper attentivenas --out-dir {params.out}"
+        "nasrepro table {params.config} --config-hash {params.config_hash}"
+        " --paper attentivenas --out-dir {params.out}"
         " 2>&1 | tee {log}"
 
 
@@ -183,7 +195,8 @@ rule attentivenas_figures:
         report(AN_FIGURES, category="AttentiveNAS",
                caption="../report/attentivenas_figures.rst"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/figures.log",
@@ -195,7 +208,8 @@ rule attentivenas_figures:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro figure --config-file {params.cfg} --paper attentivenas --out-dir {params.out}"
+        "nasrepro figure {params.config} --config-hash {params.config_hash}"
+        " --paper attentivenas --out-dir {params.out}"
         " 2>&1 | tee {log}"
 
 
@@ -217,7 +231,8 @@ rule paper_attentivenas:
     output:
         directory(f"{PAPER_DIR}/attentivenas"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
     log:
         f"{LOGS}/attentivenas/paper.log",
     benchmark:
@@ -228,7 +243,8 @@ rule paper_attentivenas:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro collect --config-file {params.cfg} --paper attentivenas --out-dir {output}"
+        "nasrepro collect {params.config} --config-hash {params.config_hash}"
+        " --paper attentivenas --out-dir {output}"
         " 2>&1 | tee {log}"
 
 

@@ -29,12 +29,14 @@ rule darts_snas_search:
         runtime=600,
         gpu=DS_GPU,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["darts_snas"],
         out=lambda wc: f"{R_DS}/search/{wc.group}/seed{wc.seed}",
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro darts-snas-search --config-file {params.cfg} --group {wildcards.group}"
+        "nasrepro darts-snas-search {params.config} --config-hash {params.config_hash}"
+        " --group {wildcards.group}"
         " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
 
 
@@ -50,7 +52,8 @@ rule darts_snas_retrain:
         index=r"\d+",
     params:
         flag=_ds_search_flag,
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["darts_snas"],
         out=lambda wc: f"{R_DS}/retrain/{wc.group}/run{wc.index}",
     log:
         f"{LOGS}/darts_snas/retrain/{{group}}_{{index}}.log",
@@ -64,7 +67,8 @@ rule darts_snas_retrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro retrain --config-file {params.cfg} --paper darts_snas --role {wildcards.group}"
+        "nasrepro retrain {params.config} --config-hash {params.config_hash}"
+        " --paper darts_snas --role {wildcards.group}"
         " --index {wildcards.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
 
 
@@ -85,12 +89,14 @@ rule darts_snas_tables:
         mem_mb=2000,
         runtime=10,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["darts_snas"],
         out=lambda wc, output: Path(output[0]).parent,
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro table --config-file {params.cfg} --paper darts_snas --out-dir {params.out}"
+        "nasrepro table {params.config} --config-hash {params.config_hash}"
+        " --paper darts_snas --out-dir {params.out}"
         " 2>&1 | tee {log}"
 
 
@@ -108,12 +114,14 @@ rule darts_snas_figures:
         mem_mb=2000,
         runtime=10,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["darts_snas"],
         out=lambda wc, output: Path(output[0]).parent,
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro figure --config-file {params.cfg} --paper darts_snas --out-dir {params.out}"
+        "nasrepro figure {params.config} --config-hash {params.config_hash}"
+        " --paper darts_snas --out-dir {params.out}"
         " 2>&1 | tee {log}"
 
 
@@ -134,7 +142,8 @@ rule paper_darts_snas:
     output:
         directory(f"{PAPER_DIR}/darts_snas"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["darts_snas"],
     log:
         f"{LOGS}/darts_snas/paper.log",
     benchmark:
@@ -145,7 +154,8 @@ rule paper_darts_snas:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro collect --config-file {params.cfg} --paper darts_snas --out-dir {output}"
+        "nasrepro collect {params.config} --config-hash {params.config_hash}"
+        " --paper darts_snas --out-dir {output}"
         " 2>&1 | tee {log}"
 
 

@@ -12,7 +12,8 @@ rule fbnetv3_pretrain:
     output:
         f"{R_FB}/proxy/proxy.pt",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["fbnetv3"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/fbnetv3/pretrain.log",
@@ -25,7 +26,8 @@ rule fbnetv3_pretrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-pretrain --config-file {params.cfg} --out {params.out} 2>&1"
+        "nasrepro fbnetv3-pretrain {params.config} --config-hash {params.config_hash}"
+        " --out {params.out} 2>&1"
         " | tee {log}"
 
 
@@ -45,7 +47,8 @@ rule fbnetv3_search:
         budget="A|B",
         mode="joint|arch_only|autotrain",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["fbnetv3"],
         seed=FB["search_seed"],
         out=lambda wc, output: Path(output.best).parent,
     log:
@@ -60,7 +63,8 @@ rule fbnetv3_search:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-search --config-file {params.cfg} --budget {wildcards.budget}"
+        "nasrepro fbnetv3-search {params.config} --config-hash {params.config_hash}"
+        " --budget {wildcards.budget}"
         " --mode {wildcards.mode} --proxy {input.proxy} --seed {params.seed}"
         " --out {params.out} 2>&1 | tee {log}"
 
@@ -74,7 +78,8 @@ rule fbnetv3_predictor:
         runs=f"{R_FB}/predictor/predictor_runs.csv",
         preds=f"{R_FB}/predictor/predictions.csv",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["fbnetv3"],
         out=lambda wc, output: Path(output.runs).parent,
         dirs=lambda wc, input: " ".join(str(Path(c).parent) for c in input.cands),
     log:
@@ -88,7 +93,8 @@ rule fbnetv3_predictor:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-predictor --config-file {params.cfg} --proxy {input.proxy}"
+        "nasrepro fbnetv3-predictor {params.config} --config-hash {params.config_hash}"
+        " --proxy {input.proxy}"
         " --out {params.out} {params.dirs} 2>&1 | tee {log}"
 
 
@@ -102,7 +108,8 @@ rule fbnetv3_retrain:
     wildcard_constraints:
         role="|".join(FB_ROLES),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["fbnetv3"],
         out=lambda wc, output: Path(output[0]).parent.parent,
         flags=fb_retrain_flags,
     log:
@@ -117,7 +124,8 @@ rule fbnetv3_retrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-retrain --config-file {params.cfg} --role {wildcards.role} {params.flags}"
+        "nasrepro fbnetv3-retrain {params.config} --config-hash {params.config_hash}"
+        " --role {wildcards.role} {params.flags}"
         " --out {params.out} 2>&1 | tee {log}"
 
 
@@ -131,7 +139,8 @@ rule fbnetv3_tables:
         report(FB_TABLES, category="FBNetV3", caption="../report/fbnetv3_tables.rst"),
         FB_EXTRA_CSV,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["fbnetv3"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/fbnetv3/tables.log",
@@ -143,7 +152,8 @@ rule fbnetv3_tables:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro table --config-file {params.cfg} --paper fbnetv3 --out-dir {params.out}"
+        "nasrepro table {params.config} --config-hash {params.config_hash}"
+        " --paper fbnetv3 --out-dir {params.out}"
         " 2>&1 | tee {log}"
 
 
@@ -156,7 +166,8 @@ rule fbnetv3_figures:
     output:
         report(FB_FIGURES, category="FBNetV3", caption="../report/fbnetv3_figures.rst"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["fbnetv3"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/fbnetv3/figures.log",
@@ -168,7 +179,8 @@ rule fbnetv3_figures:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro figure --config-file {params.cfg} --paper fbnetv3 --out-dir {params.out} 2>&1"
+        "nasrepro figure {params.config} --config-hash {params.config_hash}"
+        " --paper fbnetv3 --out-dir {params.out} 2>&1"
         " | tee {log}"
 
 
@@ -189,7 +201,8 @@ rule paper_fbnetv3:
     output:
         directory(f"{PAPER_DIR}/fbnetv3"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["fbnetv3"],
     log:
         f"{LOGS}/fbnetv3/paper.log",
     benchmark:
@@ -200,7 +213,8 @@ rule paper_fbnetv3:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro collect --config-file {params.cfg} --paper fbnetv3 --out-dir {output} 2>&1 | tee {log}"
+        "nasrepro collect {params.config} --config-hash {params.config_hash}"
+        " --paper fbnetv3 --out-dir {output} 2>&1 | tee {log}"
 
 
 PAPER_TARGETS["fbnetv3"] = rules.fbnetv3.input

@@ -17,7 +17,8 @@ rule claims:
     output:
         report(CLAIMS, category="Claims", caption="../report/claims.rst"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["all"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/claims.log",
@@ -29,7 +30,7 @@ rule claims:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro claims --config-file {params.cfg} --claims {input.claims}"
+        "nasrepro claims {params.config} --config-hash {params.config_hash} --claims {input.claims}"
         " --out-dir {params.out} 2>&1 | tee {log}"
 
 
@@ -40,7 +41,8 @@ rule leaderboard:
     output:
         report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["all"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/leaderboard.log",
@@ -52,7 +54,8 @@ rule leaderboard:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro leaderboard --config-file {params.cfg} --out-dir {params.out} 2>&1 | tee {log}"
+        "nasrepro leaderboard {params.config} --config-hash {params.config_hash}"
+        " --out-dir {params.out} 2>&1 | tee {log}"
 
 
 rule report:
@@ -71,7 +74,8 @@ rule report:
         expand(f"{PAPER_DIR}/{{name}}.{{ext}}", name=["claims", "leaderboard"],
                ext=["csv", "md", "tex"]),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["all"],
         out=lambda wc, output: Path(output[0]).parent,
         tables=lambda wc, input: Path(input[0]).parent,
     log:
@@ -84,7 +88,7 @@ rule report:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro report --config-file {params.cfg} --out-dir {params.out}"
+        "nasrepro report {params.config} --config-hash {params.config_hash} --out-dir {params.out}"
         " --template {input.template} --published {input.published}"
         " --tables-dir {params.tables} 2>&1 | tee {log}"
 

@@ -22,7 +22,8 @@ rule spos_train_supernet:
         f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/supernet.pt",
         f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/log.csv",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["spos"],
         out=lambda wc: spos_supernet_dir(wc.supernet, wc.sampler, wc.seed),
     log:
         f"{LOGS}/spos/train_supernet/{{supernet}}_{{sampler}}_{{seed}}.log",
@@ -36,7 +37,7 @@ rule spos_train_supernet:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro train-supernet --config-file {params.cfg} --paper spos"
+        "nasrepro train-supernet {params.config} --config-hash {params.config_hash} --paper spos"
         " --supernet {wildcards.supernet} --sampler {wildcards.sampler} --seed {wildcards.seed}"
         " --out {params.out} 2>&1 | tee {log}"
 
@@ -50,7 +51,8 @@ rule spos_search:
         curve=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/curve.csv",
         archs=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/archs.jsonl",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["spos"],
         supernet_dir=lambda wc: spos_supernet_dir(wc.supernet, wc.sampler, wc.seed),
         out=lambda wc: f"{spos_supernet_dir(wc.supernet, wc.sampler, wc.seed)}/search/{wc.searcher}",
     log:
@@ -65,7 +67,8 @@ rule spos_search:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro search --config-file {params.cfg} --paper spos --supernet {wildcards.supernet}"
+        "nasrepro search {params.config} --config-hash {params.config_hash}"
+        " --paper spos --supernet {wildcards.supernet}"
         " --supernet-dir {params.supernet_dir} --searcher {wildcards.searcher}"
         " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
 
@@ -80,7 +83,8 @@ rule spos_retrain:
     wildcard_constraints:
         role=r"(fixed|random|search)/[A-Za-z0-9_\-/]+",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["spos"],
         out=lambda wc: spos_run_dir(wc.role, wc.index),
         flag=_spos_search_flag,
     log:
@@ -95,7 +99,8 @@ rule spos_retrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro retrain --config-file {params.cfg} --paper spos --role {wildcards.role}"
+        "nasrepro retrain {params.config} --config-hash {params.config_hash}"
+        " --paper spos --role {wildcards.role}"
         " --index {wildcards.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
 
 
@@ -108,7 +113,8 @@ rule spos_inherit:
     output:
         f"{R_SPOS}/inherit.csv",
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["spos"],
         block=lambda wc, input: Path(input.block).parent,
         block_channel=lambda wc, input: Path(input.block_channel).parent,
         runs=lambda wc, input: " ".join(str(Path(m).parent) for m in input.metrics),
@@ -123,7 +129,7 @@ rule spos_inherit:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro inherit --config-file {params.cfg} --paper spos"
+        "nasrepro inherit {params.config} --config-hash {params.config_hash} --paper spos"
         " --block-supernet {params.block} --block-channel-supernet {params.block_channel}"
         " --out {output} {params.runs} 2>&1 | tee {log}"
 
@@ -137,7 +143,8 @@ rule spos_tables:
         report(SPOS_TABLES, category="SPOS", caption="../report/spos_tables.rst"),
         SPOS_DATA,
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["spos"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/tables.log",
@@ -149,7 +156,8 @@ rule spos_tables:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro table --config-file {params.cfg} --paper spos --out-dir {params.out}"
+        "nasrepro table {params.config} --config-hash {params.config_hash}"
+        " --paper spos --out-dir {params.out}"
         " 2>&1 | tee {log}"
 
 
@@ -161,7 +169,8 @@ rule spos_figures:
     output:
         report(SPOS_FIGURES, category="SPOS", caption="../report/spos_figures.rst"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["spos"],
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/figures.log",
@@ -173,7 +182,8 @@ rule spos_figures:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro figure --config-file {params.cfg} --paper spos --out-dir {params.out}"
+        "nasrepro figure {params.config} --config-hash {params.config_hash}"
+        " --paper spos --out-dir {params.out}"
         " 2>&1 | tee {log}"
 
 
@@ -195,7 +205,8 @@ rule paper_spos:
     output:
         directory(f"{PAPER_DIR}/spos"),
     params:
-        cfg=CFG,
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["spos"],
     log:
         f"{LOGS}/spos/paper.log",
     benchmark:
@@ -206,7 +217,8 @@ rule paper_spos:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro collect --config-file {params.cfg} --paper spos --out-dir {output}"
+        "nasrepro collect {params.config} --config-hash {params.config_hash}"
+        " --paper spos --out-dir {output}"
         " 2>&1 | tee {log}"
 
 
