@@ -414,3 +414,12 @@ def test_a_job_refuses_a_config_other_than_the_planned_one(tmp_path: Path) -> No
                                  '{"data": {"split_seed": 1}}', "--config-hash", good,
                                  "--out", str(out)))
     assert "other data settings" in msg and not out.exists()
+
+
+def test_leaderboard_without_its_inputs(tmp_path: Path, tiny_config: Path) -> None:
+    """Item 12: the leaderboard of enabled papers whose tables are not made yet: one line
+    naming the missing table and its rule, not an empty leaderboard."""
+    msg = one_line_error(run_cli("leaderboard", "--config-file", str(tiny_config),
+                                 "--out-dir", str(tmp_path / "tables")))
+    assert "missing input" in msg and "spos_leaderboard.csv" in msg and "rule spos_tables" in msg
+    assert not (tmp_path / "tables").exists()

@@ -53,8 +53,12 @@ def build_leaderboard(tables_dir: str | Path, papers: Sequence[str]) -> pd.DataF
 def write_leaderboard(config: dict, out_dir: str | Path) -> pd.DataFrame:
     """Write ``leaderboard.{csv,md,tex}`` of the profile's enabled papers into ``out_dir``."""
     from nasrepro.config import profile_dir
+    from nasrepro.experiments.common import require_input
 
-    df = build_leaderboard(profile_dir(config) / "tables", config["papers"])
+    tables = profile_dir(config) / "tables"
+    for paper in config["papers"]:  # every enabled paper's table step must have run
+        require_input(config, tables / f"{paper}_leaderboard.csv")
+    df = build_leaderboard(tables, config["papers"])
     write_table(df, Path(out_dir) / "leaderboard", float_digits=3,
                 caption=f"Every searched arch of every method ({config['profile']} profile): "
                         f"MACs, params, retrained top-1 %, search cost in device-hours.")
