@@ -133,21 +133,29 @@ def parse_config_args(args: Sequence[str] | None) -> dict:
     return out
 
 
+def paper_modules() -> list[Any]:
+    """The importable ``nasrepro.experiments.<paper>`` modules, in ``PAPERS`` order (a paper
+    whose module is not there is skipped; an import error inside a module is raised)."""
+    import importlib
+
+    out = []
+    for paper in PAPERS:
+        try:
+            out.append(importlib.import_module(f"nasrepro.experiments.{paper}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"nasrepro.experiments.{paper}":
+                raise
+    return out
+
+
 def check_names(config: dict) -> None:
     """Every registered name the config gives (methods, spaces, presets) exists: each paper's
     ``nasrepro.experiments.<paper>.name_checks(config)`` lists ``(config key, check)``; the
     first failing check is a one-line :class:`ConfigError` naming the key and the known names."""
-    import importlib
 
     from nasrepro.errors import NasreproError
 
-    for paper in PAPERS:
-        try:
-            module = importlib.import_module(f"nasrepro.experiments.{paper}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"nasrepro.experiments.{paper}":
-                raise
-            continue
+    for module in paper_modules():
         for key, check in getattr(module, "name_checks", lambda c: [])(config):
             try:
                 check()
