@@ -35,8 +35,11 @@ def hold_run_lock(snakemake_dir: str | os.PathLike = ".snakemake") -> list[Path]
         The removed stale lock files (empty when another run is alive or there were none).
     """
     folder = Path(snakemake_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / "nasrepro.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / "nasrepro.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:  # an unwritable working directory: Snakemake itself reports it
+        return []
     removed: list[Path] = []
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -423,3 +423,28 @@ def test_leaderboard_without_its_inputs(tmp_path: Path, tiny_config: Path) -> No
                                  "--out-dir", str(tmp_path / "tables")))
     assert "missing input" in msg and "spos_leaderboard.csv" in msg and "rule spos_tables" in msg
     assert not (tmp_path / "tables").exists()
+
+
+def test_the_run_lock_tells_stale_snakemake_locks_from_live_ones(tmp_path: Path) -> None:
+    """Item 4: Snakemake lock files are removed only when no other nasrepro Snakemake run holds
+    the OS lock (here: a live process holding it keeps them)."""
+    from nasrepro.runlock import hold_run_lock, release_run_lock
+
+    locks = tmp_path / ".snakemake" / "locks"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from nasrepro.runlock import hold_run_lock; "
+         "hold_run_lock(sys.argv[1]); print('held', flush=True); time.sleep(60)",
+         str(tmp_path / ".snakemake")], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        locks.mkdir(parents=True)
+        (locks / "0.output.lock").write_text("/x\n")  # the live run's Snakemake lock
+        assert hold_run_lock(tmp_path / ".snakemake") == []  # a live run: not stale
+        release_run_lock()
+        assert (locks / "0.output.lock").exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert hold_run_lock(tmp_path / ".snakemake") == [locks / "0.output.lock"]  # owner dead
+    release_run_lock()
+    assert not list(locks.iterdir())
