@@ -236,6 +236,17 @@ def cmd_reference(args: argparse.Namespace) -> None:
     write_reference(args.new, args.reference, csv_only=args.csv_only, command=args.command_line)
 
 
+def cmd_plan(args: argparse.Namespace) -> None:
+    from nasrepro.config import workflow_config
+    from nasrepro.plan import run_plan
+
+    config_args = ([f"profile={args.profile_name}"] if args.profile_name else []) + list(
+        args.config or [])
+    config = workflow_config({}, config_args)
+    print(run_plan(config, config_args, device=args.device, step_times=args.step_times,
+                   calibrate_steps=args.calibrate_steps))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nasrepro", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -342,6 +353,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only the compared CSV tables (+ REFERENCE.json), no figures/report")
     p.add_argument("--command-line", default=None, help="the command that made the run")
     p.set_defaults(func=cmd_reference)
+    p = sub.add_parser("plan", help="estimated time of every rule and of the whole DAG, from "
+                                     "a short calibration (nasrepro/plan.py)")
+    p.add_argument("profile_name", nargs="?", metavar="PROFILE", help="same as --config profile=")
+    p.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="overrides, as snakemake --config (e.g. profile=tiny 'seeds=[0]')")
+    p.add_argument("--device", default=None, help="calibrate here on this device (default: "
+                   "the profile's; a GPU profile without a GPU uses the H200 reference times)")
+    p.add_argument("--step-times", default=None, help="eager fp32 step times from a "
+                   "bench/gpu.py CSV instead of calibrating")
+    p.add_argument("--calibrate-steps", type=int, default=2, help="timed steps per network")
+    p.set_defaults(func=cmd_plan)
 
     # paper-specific steps: nasrepro.experiments.<paper>.add_commands(sub, with_config)
     import importlib

@@ -1,0 +1,117 @@
+"""``nasrepro plan`` (issue 15): an estimate for every rule of the tiny DAG and a total, the
+work model of each rule, the dry-run parser, and a calibration. Seconds: the step times of the
+CLI test come from a CSV (as a ``bench/gpu.py`` run gives them), so only the dry run runs."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from nasrepro.config import load_config
+from nasrepro.plan import (
+    Job,
+    StepTime,
+    calibrate,
+    estimate,
+    format_plan,
+    job_work,
+    parse_dry_run,
+    train_size,
+)
+from nasrepro.speed import WORKLOADS
+
+REPO = Path(__file__).resolve().parent.parent
+#: target rules that only gather other rules' outputs (not required by `all`)
+TARGET_ONLY = {"spos", "darts_snas", "attentivenas", "fbnetv3", "paper"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _step_csv(path: Path) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["workload", "variant", "batch", "step_ms",
+                                           "device_name"])
+        w.writeheader()
+        for name in WORKLOADS:
+            w.writerow({"workload": name, "variant": "eager fp32", "batch": 32,
+                        "step_ms": 100.0, "device_name": "test CPU"})
+            w.writerow({"workload": name, "variant": "fused", "batch": 32, "step_ms": 1.0,
+                        "device_name": "test CPU"})
+    return path
+
+
+def test_plan_tiny_prints_every_rule_and_a_total(cli, tmp_path: Path) -> None:
+    proc = cli("plan", "--config", "profile=tiny", "--step-times",
+               str(_step_csv(tmp_path / "times.csv")))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    rules = {m.group(1) for f in (REPO / "workflow" / "rules").glob("*.smk")
+             for m in re.finditer(r"^rule (\w+):", f.read_text(), re.M)} - TARGET_ONLY
+    assert rules
+    timed = re.compile(r"^(\w+)\s+(\d+)\s+\S+\s+[\d.]+ (s|min|h)\s+[\d.]+ (s|min|h)\s", re.M)
+    printed = {m.group(1): int(m.group(2)) for m in timed.finditer(out)}
+    assert rules <= set(printed), sorted(rules - set(printed))
+    assert re.search(r"^whole DAG\s+\d+\s+[\d.]+ (s|min|h)\s+one job at a time", out, re.M)
+    assert "measured (CSV, test CPU)" in out and "100.0 ms" in out  # eager rows, not fused
+    assert printed["spos_retrain"] == 29 and printed["darts_snas_search"] == 10
+
+
+def test_parse_dry_run() -> None:
+    text = ("Building DAG of jobs...\nrule spos_search:\n    input: a\n    jobid: 3\n"
+            "    wildcards: supernet=block, sampler=flops-binned, seed=0, searcher=evolution\n"
+            "    resources: tmpdir=/tmp\n\nlocalrule all:\n    input: b\n    jobid: 0\n\n"
+            "Job stats:\njob count\n")
+    jobs = parse_dry_run(text)
+    assert [j.rule for j in jobs] == ["spos_search", "all"]
+    assert jobs[0].wildcards == {"supernet": "block", "sampler": "flops-binned", "seed": "0",
+                                 "searcher": "evolution"}
+    assert jobs[1].wildcards == {}
+
+
+def test_job_work_follows_the_config() -> None:
+    config = load_config("tiny")
+    n = train_size(config)
+    assert n == 1797 - 297 - 300  # digits train split minus val_size
+    counts = Counter({"spos_retrain": 29})
+    w = job_work(config, Job("spos_train_supernet", {"supernet": "block", "sampler": "uniform",
+                                                     "seed": "0"}), counts)
+    assert (w.workload, w.steps) == ("spos_supernet", 6 * (n // 64))
+    w = job_work(config, Job("darts_snas_search", {"group": "darts-2nd", "seed": "0"}), counts)
+    assert (w.workload, w.steps) == ("darts_search_2nd", 2 * 2)  # capped steps_per_epoch
+    w = job_work(config, Job("darts_snas_search", {"group": "snas-mild", "seed": "0"}), counts)
+    assert w.workload == "snas_search"
+    w = job_work(config, Job("report", {}), counts)
+    assert w.workload is None and w.fixed_s > 0
+    w = job_work(config, Job("spos_inherit", {}), counts)
+    assert w.forward["spos_supernet"] > 0
+
+
+def test_estimate_scales_with_step_time() -> None:
+    config = load_config("tiny")
+    jobs = [Job("spos_retrain", {"role": "fixed/all_choice_3", "index": "0"}), Job("all")]
+    fast = {n: StepTime(0.01, 64, "x") for n in WORKLOADS}
+    slow = {n: StepTime(0.02, 64, "x") for n in WORKLOADS}
+    a, b = estimate(config, jobs, fast, 0.0), estimate(config, jobs, slow, 0.0)
+    assert b[0].seconds == pytest.approx(2 * a[0].seconds)
+    assert a[1].seconds == 0.0  # the target rule runs nothing
+    text = format_plan(config, a, fast, gpu=True, parallel=1)
+    assert "GPU-hours" in text and "whole DAG" in text
+
+
+def test_calibrate_measures_here() -> None:
+    times = calibrate(load_config("tiny"), ["darts_eval", "spos_retrain"], device="cpu",
+                      steps=1, warmup=0)
+    assert set(times) == {"darts_eval", "spos_retrain"}
+    assert all(t.seconds > 0 and t.source == "measured here (cpu)" for t in times.values())
