@@ -136,6 +136,28 @@ def test_fused_eval_mode_and_recalibration_use_the_reference(device: str) -> Non
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_fused_under_bf16_autocast(device: str) -> None:
+    """The AMP option of bench/gpu.py: both paths run under bf16 autocast and agree to bf16
+    precision; the BN running statistics stay fp32."""
+    ref, fused = _pair(device, torch.float32)
+    x, y = _batch(device, torch.float32)
+    g = torch.Generator().manual_seed(4)
+    logits = {k: (1e-1 * torch.randn(14, 8, generator=g)).to(device) for k in ("normal",
+                                                                            "reduce")}
+    w = softmax_weights(logits)
+    losses = []
+    for model in (ref, fused):
+        with torch.autocast(device_type=device, dtype=torch.bfloat16):
+            loss = torch.nn.functional.cross_entropy(model(x, w).float(), y)
+        loss.backward()
+        losses.append(float(loss.detach()))
+    assert losses[0] == pytest.approx(losses[1], rel=3e-2)
+    for a, b in zip(ref.buffers(), fused.buffers(), strict=True):
+        assert a.dtype == b.dtype
+        torch.testing.assert_close(a.double(), b.double(), rtol=5e-2, atol=5e-2)
+
+
 def _darts_step(model: torch.nn.Module, device: str, order: int) -> list[torch.Tensor]:
     space = get_space(PRESET)
     arch = ArchParameters(space.num_edges, 8, generator=torch.Generator().manual_seed(0))

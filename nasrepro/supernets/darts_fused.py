@@ -131,8 +131,9 @@ class _Stats:
     def add(self, bns: Sequence[nn.BatchNorm2d], x: Tensor, shared: bool) -> None:
         """Record the batch statistics of ``x`` for ``bns`` (``shared``: every BN saw all of
         ``x``; else BN ``i`` saw the ``i``-th block of channels)."""
-        with torch.no_grad():
-            var, mean = torch.var_mean(x, dim=(0, 2, 3), correction=1)
+        with torch.no_grad():  # statistics in the buffers' dtype (autocast: bf16 activations)
+            xs = x if x.dtype == bns[0].running_mean.dtype else x.to(bns[0].running_mean.dtype)
+            var, mean = torch.var_mean(xs, dim=(0, 2, 3), correction=1)
         c = bns[0].num_features
         for i, bn in enumerate(bns):
             m, v = (mean, var) if shared else (mean[i * c:(i + 1) * c], var[i * c:(i + 1) * c])
@@ -225,7 +226,7 @@ def _source_outputs(cell: nn.Module, plan: SourcePlan, h: Tensor, w: Tensor,
             y = y.view(y.shape[0], m, -1, *y.shape[2:])
         idx = plan.member_index.get(k)
         wk = (w[:, k] if idx is None else w.index_select(0, idx)[:, k]).reshape(1, m, 1, 1, 1)
-        term = y * wk
+        term = y * wk.to(y.dtype)  # as the reference's 0-dim weight: y's dtype (autocast)
         if idx is None:
             acc = term if acc is None else acc + term
         else:
