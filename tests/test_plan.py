@@ -115,3 +115,23 @@ def test_calibrate_measures_here() -> None:
                       steps=1, warmup=0)
     assert set(times) == {"darts_eval", "spos_retrain"}
     assert all(t.seconds > 0 and t.source == "measured here (cpu)" for t in times.values())
+
+
+def test_reference_times_of_the_gpu_profiles() -> None:
+    """Planned without a GPU: the H200 figures for the cifar10 networks, passes for the other
+    DARTS/SNAS steps, analytic MACs for the rest (ImageNet), each labelled."""
+    from nasrepro.plan import H200_REFERENCE, reference_times
+
+    names = list(WORKLOADS)
+    c10 = reference_times(load_config("cifar10"), names)
+    assert set(c10) == set(names)
+    for name, (sec, _) in H200_REFERENCE.items():
+        assert c10[name].seconds == sec and c10[name].source.startswith("measured H200")
+    assert c10["snas_search"].seconds == pytest.approx(0.5 * c10["darts_search"].seconds)
+    assert c10["darts_search_2nd"].seconds == pytest.approx(2.5 * c10["darts_search"].seconds)
+    assert c10["fbnetv3_candidate"].source.startswith("extrapolated")
+    imagenet = reference_times(load_config("imagenet"), names)
+    assert imagenet["darts_search"].seconds == c10["darts_search"].seconds  # same network
+    assert imagenet["spos_supernet"].source.startswith("extrapolated")
+    # 224 px, batch 1024 vs 32 px, batch 256: far more work per step
+    assert imagenet["spos_supernet"].seconds > 10 * c10["spos_supernet"].seconds
