@@ -83,8 +83,10 @@ def variants(workload: str, device: str, amp: bool, compile_: bool) -> list[Vari
 
 
 def measure(name: str, config: dict, variant: Variant, args: argparse.Namespace,
-            rates: dict[str, float]) -> dict:
-    """One row: build, warm up, time, count FLOPs (one more step), peak memory."""
+            rates: dict[str, float], flops: int | None = None) -> dict:
+    """One row: build, warm up, time, peak memory, and the FLOPs of a step (counted in one
+    more step unless given: every variant of a workload computes the same convs and matmuls,
+    and counting dispatches every op through Python, seconds per step)."""
     row: dict = {"workload": name, "variant": variant.name}
     device = args.device
     try:
@@ -95,12 +97,14 @@ def measure(name: str, config: dict, variant: Variant, args: argparse.Namespace,
         warmup = args.warmup + (3 if variant.compile else 0)
         times = sorted(time_steps(w.run, steps=args.steps, warmup=warmup, device=device))
         step_s = times[len(times) // 2]
-        flops = step_flops(w.run) if not variant.compile else None
+        if flops is None and not variant.compile:
+            flops = step_flops(w.run)
         sync(device)
         rate = rates["bf16" if variant.amp else "fp32"]
         row.update(what=w.what, batch=w.batch, steps=args.steps, step_ms=1000 * step_s,
                    img_s=w.batch / step_s)
         if flops:
+            row["flops"] = flops
             row.update(gflop_step=flops / 1e9, floor_ms=1000 * flops / rate,
                        floor_frac=flops / rate / step_s)
         if device.startswith("cuda"):
@@ -161,13 +165,14 @@ def main() -> None:
             "profile": profile}
     rows = []
     for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
-        eager_ms = None
+        eager_ms = flops = None
         for variant in variants(name, args.device, args.amp, args.compile):
             if time.perf_counter() - start > args.budget_s:
                 row = {"workload": name, "variant": variant.name,
                        "error": f"skipped: over the {args.budget_s:.0f} s budget"}
             else:
-                row = measure(name, config, variant, args, rates)
+                row = measure(name, config, variant, args, rates, flops)
+                flops = flops or row.get("flops")
             if variant.name == "eager fp32":
                 eager_ms = row.get("step_ms")
             if eager_ms and row.get("step_ms"):
