@@ -136,8 +136,8 @@ def make_data_splits(config: dict, out: str | Path) -> dict:
     splits = make_splits(ds, seed=dcfg["split_seed"], val_size=dcfg["val_size"],
                          train_size=dcfg.get("train_size"), test_size=dcfg.get("test_size"))
     out = Path(out)
-    print(f"data: {dcfg['dataset']} from {ds.source}", file=sys.stderr)
     write_json(out, splits, indent=None)
+    print(f"data: {dcfg['dataset']} from {ds.source} -> {out}", file=sys.stderr)
     write_provenance(out.parent, config=config, seed=dcfg["split_seed"],
                      wall_time_s=time.time() - start, device="cpu",
                      dataset_checksum=ds.checksum, extra={"data_source": ds.source})
