@@ -366,17 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plan)
 
     # paper-specific steps: nasrepro.experiments.<paper>.add_commands(sub, with_config)
-    import importlib
+    from nasrepro.config import paper_modules
 
-    from nasrepro.config import PAPERS
-
-    for paper in PAPERS:
-        try:
-            module = importlib.import_module(f"nasrepro.experiments.{paper}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"nasrepro.experiments.{paper}":
-                raise
-            continue
+    for module in paper_modules():
         if hasattr(module, "add_commands"):
             module.add_commands(sub, with_config)
     return parser
