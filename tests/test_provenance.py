@@ -63,7 +63,7 @@ def test_outside_git_the_commit_is_unknown(tmp_path: Path) -> None:
 
 
 def test_code_paths_cover_the_inputs_not_the_outputs() -> None:
-    for path in ("nasrepro", "methods", "workflow", "Snakefile", "config", "pyproject.toml",
+    for path in ("nasrepro", "methods", "workflow", "config", "pyproject.toml",
                  "paper/claims.yaml", "paper/published.yaml", "paper/report_template.md"):
         assert path in CODE_PATHS
     assert not any(p in ("paper", "results") or p.startswith(("paper/default", "paper/tiny"))
