@@ -202,8 +202,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 #: What decides a run's results: the library, the method plug-ins, the DAG (workflow/, with its
 #: Snakefile), the configs, the package metadata, the paper inputs the `claims`/`report` rules
 #: read, and the tests' toy plug-in + config (the tiny reference run uses them). Only these
-#: make a run "code dirty": the reference tables the `paper` rule writes into paper/<profile>/ while other jobs still run,
-#: results/, the README and the tests do not.
+#: make a run "code dirty": the reference tables the `paper` rule writes into paper/<profile>/
+#: while other jobs still run, results/, the README and the tests do not.
 CODE_PATHS = ("nasrepro", "methods", "workflow", "config", "pyproject.toml",
               "paper/claims.yaml", "paper/published.yaml", "paper/report_template.md",
               "tests/toy_methods", "tests/config")
