@@ -50,3 +50,14 @@ def tiny_dag(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     proc = run_tiny_dag(root / "results", root / "paper")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return root / "results" / "tiny", root / "paper" / "tiny"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test (tiny kernels; restored after)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -9,7 +9,6 @@ too when present. The default (``fused: false``) path is untouched.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -76,13 +75,7 @@ def _assert_close(a: list, b: list, tol: float) -> None:
 TOLS = {torch.float64: 1e-10, torch.float32: 2e-5}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Hundreds of tiny kernels: one thread (several are much slower on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from nasrepro.config import load_config
 from nasrepro.plan import (
@@ -31,12 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 TARGET_ONLY = {"spos", "darts_snas", "attentivenas", "fbnetv3", "paper"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _step_csv(path: Path) -> Path:
