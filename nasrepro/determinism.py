@@ -20,8 +20,10 @@ see the README section "Verifying the reference".
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 #: thread-count variables of OpenMP and the BLAS libraries torch, numpy and scipy link
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -82,7 +84,33 @@ def pin_torch(threads: int, device: str = "cpu") -> None:
         except RuntimeError:  # inter-op pool already started in this process (tests)
             pass
     cuda = str(device).startswith("cuda")
-    torch.use_deterministic_algorithms(True, warn_only=cuda)
+    set_deterministic(True, warn_only=cuda)
     if cuda:
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
+
+
+def set_deterministic(mode: bool, *, warn_only: bool = False) -> None:
+    """``torch.use_deterministic_algorithms`` without its import of ``torch._inductor``.
+
+    The public call imports the inductor config (and with it torch._dynamo: about 3 s, more
+    than many of the DAG's jobs compute) only to copy the flag into
+    ``torch._inductor.config.deterministic``, which matters to ``torch.compile`` alone. This
+    sets the same global flag and copies it to inductor only when inductor is already
+    loaded; :func:`compile_deterministic` is the path for code that compiles.
+    """
+    import torch
+
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+    else:
+        torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
+
+
+def compile_deterministic(model: Any) -> Any:
+    """``torch.compile(model)`` with inductor's deterministic flag equal to torch's."""
+    import torch
+    import torch._inductor.config as inductor_config
+
+    inductor_config.deterministic = torch.are_deterministic_algorithms_enabled()
+    return torch.compile(model)

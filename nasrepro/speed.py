@@ -41,6 +41,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from nasrepro.determinism import compile_deterministic
+
 __all__ = [
     "WORKLOADS",
     "Variant",
@@ -196,7 +198,7 @@ def _assemble(name: str, parts: _Parts, device: str, variant: Variant, batch: in
     opt_params = [p for g in opt.param_groups for p in g["params"]]
     if hasattr(step, "arch"):
         step.arch.to(device)
-    net = torch.compile(model) if variant.compile else model
+    net = compile_deterministic(model) if variant.compile else model
     bs = cfg.batch_size
     x, y = _batch(parts.input_shape, bs, parts.classes, seed, device)
     vx, vy = _batch(parts.input_shape, 2 * bs, parts.classes, seed + 1, device)

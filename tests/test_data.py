@@ -483,3 +483,14 @@ def test_iterate_batches():
     assert len(dropped) == 4 and all(len(b[1]) == 5 for b in dropped)
     plain = torch.cat([b[1] for b in iterate_batches(x, y, 10, shuffle=False)])
     assert plain.tolist() == list(range(23))
+
+
+def test_digits_read_from_the_shipped_csv_equal_scikit_learns_loader() -> None:
+    """The jobs read scikit-learn's digits CSV without importing scikit-learn; same values."""
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    from nasrepro.data.datasets import _digits_arrays
+
+    images, labels = _digits_arrays()
+    bunch = sk_load_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(labels, bunch.target)
