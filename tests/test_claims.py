@@ -89,14 +89,20 @@ def test_positive_effect_smaller_than_the_sesoi_is_not_reproduced() -> None:
     assert out.verdict == NOT_REPRODUCED  # real but smaller than any effect of interest
 
 
-def test_underpowered_design_is_decided_before_the_effect() -> None:
+def test_underpowered_qualifies_only_a_non_decision() -> None:
+    """A noisy design that cannot detect the SESOI: no decision -> underpowered (with MDE and
+    seeds needed); a rejection at the same spread still decides (it is a level-ALPHA test)."""
     noisy = [2.0, -2.5, 3.0, -1.5]
-    for shift in (0.0, 5.0, -5.0):  # same spread, any effect: same verdict
+    verdicts = {}
+    for shift in (0.0, 8.0, -8.0):  # same spread, three effects
         df = _df(_rows("acc", "a", [b + shift + d for b, d in zip(BASE, noisy, strict=False)]),
                  _rows("acc", "b", BASE[:4]))
         out = run_test(df, _diff())
-        assert out.verdict == UNDERPOWERED
-        assert out.mde > 0.5 and out.seeds_needed > 4
+        assert out.underpowered and out.mde > 0.5 and out.seeds_needed > 4
+        verdicts[shift] = out.verdict
+        if out.verdict != UNDERPOWERED:
+            assert out.ci_low > 0 or out.ci_high < 0.5  # the interval decided
+    assert verdicts == {0.0: UNDERPOWERED, 8.0: REPRODUCED, -8.0: NOT_REPRODUCED}
     one = run_test(_df(_rows("acc", "a", [81.0]), _rows("acc", "b", [80.0])), _diff())
     assert one.verdict == UNDERPOWERED and math.isinf(one.mde)
 

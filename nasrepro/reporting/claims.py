@@ -12,13 +12,19 @@ threshold, minus a non-inferiority margin) and a smallest effect size of interes
 gives the source). With the 95% interval of the effect (one-sided tests at ``ALPHA = 0.025``
 each, so a decision and the interval always agree):
 
-* **underpowered** (decided first, from the spread only, never from the effect): the minimum
-  detectable effect at this n (80% power, one-sided ``ALPHA``) exceeds the SESOI; the row gives
-  the MDE and the seeds (replicates) needed;
 * **not reproduced**: the interval lies wholly short of ``bound + sesoi`` (an effect as large as
   the smallest one that matters is ruled out; this includes a reversed effect);
 * **reproduced**: the interval lies wholly beyond ``bound`` on the claimed side;
-* **inconclusive**: neither;
+* **underpowered**: neither, and the minimum detectable effect at this n (80% power,
+  one-sided ``ALPHA``) exceeds the SESOI, so a non-decision says nothing about the effect; the
+  row gives the MDE and the seeds (replicates) needed;
+* **inconclusive**: neither, although the design could detect the SESOI;
+
+Each decisive verdict is a level-``ALPHA`` test whatever the power (a rejection is evidence at
+any n; power only says how likely a decision was), so power qualifies the *absence* of a
+decision, never overrides one. (Until 2026-11-30 "underpowered" was decided first and hid
+decisive intervals, e.g. S1's reversed effect; the rule was changed for that reason, for every
+claim at once.)
 * **not testable**: a validity guard of the claim fails, a quantity it needs is not in the file
   (old measurements), or a stochastic quantity shows zero spread;
 * **not run**: the paper is disabled, its file was not written, or a group was not run.
@@ -54,8 +60,9 @@ one-sided p against ``bound + sesoi`` (the "not reproduced" test); each decides 
     replicates within groups).
 ``all_of``
     every part must hold: reproduced by the intersection-union test (max of the parts' p),
-    not reproduced when any part is after Holm's correction over the parts, underpowered when
-    any part is; the row shows the part that decided, otherwise the one nearest its own bound.
+    not reproduced when any part is after Holm's correction over the parts; otherwise
+    underpowered when any part is; the row shows the part that decided, otherwise the one
+    nearest its own bound.
 
 ``deterministic: true`` on a test allows a zero-width interval (a quantity that cannot vary
 with the seed); a stochastic quantity with zero spread is not testable. Two rows for one
@@ -89,7 +96,7 @@ NOT_TESTABLE = "not testable"
 NOT_RUN = "not run"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, UNDERPOWERED, NOT_TESTABLE, NOT_RUN)
 #: verdicts of claims that were actually tested (they form the family of item 5)
-TESTED = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
+TESTED = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, UNDERPOWERED)
 
 KINDS = ("difference", "equivalence", "threshold", "correlation", "trend", "all_of")
 ALPHA = 0.025            # one-sided level of each decision (= a two-sided 95% interval)
@@ -208,13 +215,13 @@ class Outcome:
 
 
 def _verdict(p_bound: float, p_sesoi: float, underpowered: bool) -> str:
-    if underpowered:
-        return UNDERPOWERED
+    """The decision rule of the module docstring: a rejection decides; power qualifies only a
+    non-decision."""
     if p_sesoi < ALPHA:
         return NOT_REPRODUCED
     if p_bound < ALPHA:
         return REPRODUCED
-    return INCONCLUSIVE
+    return UNDERPOWERED if underpowered else INCONCLUSIVE
 
 
 def decide(low: float, high: float, direction: str, bound: float = 0.0,
@@ -395,8 +402,6 @@ def _superiority(sp: _Spread, t: dict, scale: Scale, *, bound_default: float | N
     out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered)
     if out.verdict == NOT_REPRODUCED and out.p_value < ALPHA:
         out.note = "beyond the bound, but smaller than the SESOI"
-    if out.underpowered and out.p_value > 1 - ALPHA:
-        out.note = "the interval lies on the other side of the bound (not a verdict at this n)"
     return out
 
 
@@ -743,7 +748,7 @@ def _all_of(df: pd.DataFrame, t: dict) -> Outcome:
     holm = min(1.0, k * min(p_nr))          # the smallest Holm-adjusted p
     under = any(p.underpowered for p in parts)
     verdict = _verdict(p_r, holm, under)
-    if under:
+    if verdict == UNDERPOWERED:
         shown = max(parts, key=lambda p: (p.mde / p.sesoi) if p.sesoi > 0 else math.inf)
     elif verdict == NOT_REPRODUCED:
         shown = parts[int(np.argmin(p_nr))]
@@ -981,9 +986,11 @@ def _benjamini_hochberg(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("p_value", "p_sesoi"):
         p = df.loc[tested, col].fillna(1.0).to_numpy(float)
         df.loc[tested, col] = np.round(stats.false_discovery_control(p, method="bh"), 5)
-    df.loc[tested, "verdict"] = [_verdict(a, b, False) for a, b in
+    mde = df.loc[tested, "mde"].astype(float).fillna(np.inf)
+    under = mde > df.loc[tested, "sesoi"].astype(float).fillna(0.0) * (1 + 1e-9)
+    df.loc[tested, "verdict"] = [_verdict(a, b, u) for a, b, u in
                                  zip(df.loc[tested, "p_value"], df.loc[tested, "p_sesoi"],
-                                     strict=True)]
+                                     under, strict=True)]
     df.loc[tested, "note"] = [("; " if n else "") .join(x for x in (n, "p values BH-adjusted "
                                                                    "over the tested claims")
                                                          if x)
@@ -1051,7 +1058,7 @@ def family_summary(claims: pd.DataFrame, fdr: str = "none") -> str:
     m = int(sum(v.get(x, 0) for x in TESTED))
     dec = int(v.get(REPRODUCED, 0) + v.get(NOT_REPRODUCED, 0))
     counts = ", ".join(f"{v.get(x, 0)} {x}" for x in VERDICTS if v.get(x, 0))
-    text = (f"Verdicts: {counts}. {m} claim(s) were tested (adequately powered, guards passed); "
+    text = (f"Verdicts: {counts}. {m} claim(s) were tested (guards passed); "
             f"each decision is a one-sided test at {ALPHA}, so chance alone would give at most "
             f"{m * ALPHA:.2f} decisive verdict(s) among them (observed: {dec}).")
     text += (" p-values are Benjamini-Hochberg adjusted across the tested claims."
