@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from nasrepro.errors import ConfigError
 from nasrepro.metrics.ranking import kendall_tau
 from nasrepro.predictors.fbnetv3 import (
     PredictorConfig,
@@ -176,10 +177,10 @@ def test_coarse_search_trains_first_batch_fully_then_early_stops(space: JointSpa
     pool = sobol_pool(space, 20, seed=0)
     calls = []
 
-    def train_fn(cands: list[dict], stop: int | None) -> list[list[float]]:
-        calls.append(stop)
+    def train_fn(cands: list[dict], stops: list[int | None]) -> list[list[float]]:
+        calls.append(stops)
         out = []
-        for c in cands:
+        for c, stop in zip(cands, stops, strict=True):
             q = sum(space.encode_arch(c["arch"]))
             n = c["recipe"]["epochs"] if stop is None else min(stop, c["recipe"]["epochs"])
             out.append([100.0 * q + 0.01 * e for e in range(n)])
@@ -190,11 +191,48 @@ def test_coarse_search_trains_first_batch_fully_then_early_stops(space: JointSpa
 
     res = coarse_search(space, pool, train_fn, fit_fn, batch_size=5, iterations=3,
                         threshold=0.9, explore=0.2, seed=0)
-    assert calls[0] is None and all(s == res.stop_epoch for s in calls[1:])
+    assert calls[0] == [None] * 5
+    assert all(s == res.stop_epoch for stops in calls[1:] for s in stops)
     assert res.stop_epoch == 1  # every epoch ranks like the last one here
     assert len(res.entries) == 15 and len(res.iterations) == 3
     assert len({space.arch_id(e["candidate"]) for e in res.entries}) == 15
     assert all(len(e["curve"]) <= 1 for e in res.entries if e["iteration"] > 0)
+    assert not any(e["heldout"] for e in res.entries)
+
+
+def test_coarse_heldout_candidates_train_to_the_end_without_changing_the_search(
+        space: JointSpace) -> None:
+    """``heldout`` later candidates train fully; batches, scores and the stop epoch are those
+    of the search without held-out candidates (claim F4's held-out test)."""
+    pool = sobol_pool(space, 30, seed=1)
+
+    def train_fn(cands: list[dict], stops: list[int | None]) -> list[list[float]]:
+        full = 4
+        out = []
+        for c, stop in zip(cands, stops, strict=True):
+            q = sum(space.encode_arch(c["arch"]))
+            # rank at epoch 1 is the reverse of the final rank for half of the archs
+            curve = [q if e < 2 else (-q if q % 2 else q) + 0.1 * e for e in range(full)]
+            out.append(curve[:full if stop is None else stop])
+        return out
+
+    def fit_fn(cands: list[dict], scores: list[float], it: int) -> callable:
+        return lambda cs: np.array([sum(space.encode_arch(c["arch"])) for c in cs])
+
+    kw = dict(batch_size=6, iterations=3, threshold=0.99, explore=0.5, seed=3)
+    plain = coarse_search(space, pool, train_fn, fit_fn, **kw)
+    held = coarse_search(space, pool, train_fn, fit_fn, heldout=2, **kw)
+    assert held.stop_epoch == plain.stop_epoch < 4
+    assert [space.arch_id(e["candidate"]) for e in held.entries] == \
+        [space.arch_id(e["candidate"]) for e in plain.entries]
+    assert [e["score"] for e in held.entries] == [e["score"] for e in plain.entries]
+    for it in (1, 2):
+        batch = [e for e in held.entries if e["iteration"] == it]
+        assert sum(e["heldout"] for e in batch) == 2
+        assert all(len(e["curve"]) == (4 if e["heldout"] else held.stop_epoch) for e in batch)
+    assert not any(e["heldout"] for e in held.entries if e["iteration"] == 0)
+    with pytest.raises(ConfigError, match="heldout"):
+        coarse_search(space, pool, train_fn, fit_fn, heldout=7, **kw)
 
 
 # --- recipe fields reach the one training loop ----------------------------------------------

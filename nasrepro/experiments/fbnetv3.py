@@ -242,10 +242,10 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
     pretrained = load_proxy(config, proxy) if fb["proxy_pretraining"] else None
     n_trained_epochs = [0]
 
-    def train_fn(cands: list[dict], stop_epoch: int | None) -> list[list[float]]:
+    def train_fn(cands: list[dict], stop_epochs: list[int | None]) -> list[list[float]]:
         curves = []
-        for i, c in enumerate(cands):
-            curve = train_candidate(space, c, data, seed=seed * 1000 + i, stop_epoch=stop_epoch,
+        for i, (c, stop) in enumerate(zip(cands, stop_epochs, strict=True)):
+            curve = train_candidate(space, c, data, seed=seed * 1000 + i, stop_epoch=stop,
                                     device=config["device"])
             n_trained_epochs[0] += len(curve)
             curves.append(curve)
@@ -259,7 +259,8 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
     co = fb["coarse"]
     coarse = coarse_search(space, pool, train_fn, fit_fn, batch_size=co["batch_size"],
                            iterations=co["iterations"], threshold=co["threshold"],
-                           explore=co["explore"], seed=seed, corr_method=co["corr"])
+                           explore=co["explore"], seed=seed, corr_method=co["corr"],
+                           heldout=co["heldout"])
     coarse_s = time.time() - start
     fi = fb["fine"]
     top = sorted(coarse.entries, key=lambda e: -e["score"])[:fi["n_start"]]
@@ -280,7 +281,7 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
             finalists.append(e)
     verified = []
     if finalists:
-        curves = train_fn([e["arch"] for e in finalists], coarse.stop_epoch)
+        curves = train_fn([e["arch"] for e in finalists], [coarse.stop_epoch] * len(finalists))
         for e, cv in zip(finalists, curves, strict=True):
             verified.append({"candidate": e["arch"], "predicted": e["fitness"],
                              "measured": cv[min(coarse.stop_epoch, len(cv)) - 1],

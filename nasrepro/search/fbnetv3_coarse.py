@@ -11,7 +11,10 @@ coarse constrained iterative optimisation with early stopping, predictor-scored 
   accuracy at the early-stopping epoch (its last epoch if it trains fewer). After every
   iteration the predictor is refitted on all measured candidates and scores the rest of the
   pool; the next batch is its top ``(1 - explore)`` share plus random pool members
-  (exploration).
+  (exploration). ``heldout`` candidates of every later batch (drawn from their own seed stream)
+  train to the end: their accuracy at the early-stopping epoch against their final accuracy
+  tests the early-stopping rule on candidates it was not chosen on (claim F4); their score is
+  still the early-stop accuracy (the loop's schedules do not depend on where it stops).
 * :func:`fine_search`: the shared evolution loop (:func:`nasrepro.search.evolution_search`),
   started from the best coarse candidates, scored by the predictor alone (one batched call per
   generation), stopped when the best score has not improved for ``patience`` generations.
@@ -33,8 +36,9 @@ from nasrepro.metrics.ranking import kendall_tau, spearman
 from nasrepro.search.evolution import evolution_search
 from nasrepro.search.result import SearchResult
 
-#: ``train_fn(candidates, stop_epoch) -> per-candidate list of per-epoch accuracies``
-TrainFn = Callable[[list[dict], int | None], list[list[float]]]
+#: ``train_fn(candidates, stop_epochs) -> per-candidate list of per-epoch accuracies``;
+#: ``stop_epochs[i]`` is candidate i's last epoch (None: train fully)
+TrainFn = Callable[[list[dict], list[int | None]], list[list[float]]]
 #: ``fit_fn(candidates, scores, iteration) -> score_fn``; ``score_fn(cands) -> np.ndarray``
 FitFn = Callable[[list[dict], list[float], int], Callable[[Sequence[dict]], np.ndarray]]
 
@@ -141,7 +145,8 @@ class CoarseResult:
 
     Attributes:
         entries: one dict per trained candidate: ``candidate``, ``iteration``, ``curve``
-            (val accuracy per trained epoch), ``score`` (accuracy at the early-stop epoch).
+            (val accuracy per trained epoch), ``score`` (accuracy at the early-stop epoch),
+            ``heldout`` (a later-iteration candidate trained to the end).
         stop_epoch: chosen early-stopping epoch (1-based).
         full_epochs: longest full training of iteration 0 (epochs).
         corrs: rank correlation with the final ranking per epoch (iteration 0).
@@ -160,14 +165,14 @@ class CoarseResult:
 
 def coarse_search(space: Any, pool: list[dict], train_fn: TrainFn, fit_fn: FitFn, *,
                   batch_size: int, iterations: int, threshold: float, explore: float,
-                  seed: int, corr_method: str = "kendall") -> CoarseResult:
+                  seed: int, corr_method: str = "kendall", heldout: int = 0) -> CoarseResult:
     """Constrained iterative optimisation (FBNetV3 coarse stage), see the module docstring.
 
     Args:
         space: the JointSpace (``arch_id``).
         pool: legal candidates (:func:`sobol_pool`), in Sobol order.
-        train_fn: trains candidates (``stop_epoch`` None = fully) and returns their per-epoch
-            val accuracies.
+        train_fn: trains candidates up to their stop epochs (None = fully) and returns their
+            per-epoch val accuracies.
         fit_fn: refits the predictor on ``(candidates, scores)`` and returns a batched scorer.
         batch_size: candidates trained per iteration (paper: 48).
         iterations: iterations, the first included (paper: 4).
@@ -175,17 +180,21 @@ def coarse_search(space: Any, pool: list[dict], train_fn: TrainFn, fit_fn: FitFn
         explore: share of each later batch drawn at random from the pool.
         seed: seeds the exploration draws.
         corr_method: ``kendall`` or ``spearman``.
+        heldout: candidates of every later batch trained to the end (drawn at random from the
+            batch with the ``coarse-heldout-<seed>`` stream, so the batch itself is unchanged).
     """
-    if batch_size < 2 or iterations < 1:
-        raise ConfigError(f"fbnetv3 coarse needs batch_size >= 2 and iterations >= 1 (got "
-                          f"{batch_size}, {iterations}); fix the config")
+    if batch_size < 2 or iterations < 1 or not 0 <= heldout <= batch_size:
+        raise ConfigError(f"fbnetv3 coarse needs batch_size >= 2, iterations >= 1 and 0 <= "
+                          f"heldout <= batch_size (got {batch_size}, {iterations}, {heldout}); "
+                          "fix the config")
     rng = random.Random(f"coarse-{seed}")
+    held_rng = random.Random(f"coarse-heldout-{seed}")
     first = pool[:batch_size]
-    curves = train_fn(first, None)
+    curves = train_fn(first, [None] * len(first))
     acc = forward_fill(curves)
     stop_epoch, corrs = choose_early_stop_epoch(acc, threshold, corr_method)
     entries = [{"candidate": c, "iteration": 0, "curve": list(map(float, cv)),
-                "score": float(cv[min(stop_epoch, len(cv)) - 1])}
+                "score": float(cv[min(stop_epoch, len(cv)) - 1]), "heldout": False}
                for c, cv in zip(first, curves, strict=True)]
     trained = {space.arch_id(c) for c in first}
     result = CoarseResult(entries=entries, stop_epoch=stop_epoch, full_epochs=acc.shape[1],
@@ -210,10 +219,12 @@ def coarse_search(space: Any, pool: list[dict], train_fn: TrainFn, fit_fn: FitFn
         n_rand = min(len(others), batch_size - len(chosen))
         chosen += rng.sample(others, n_rand)
         batch = [rest[i] for i in chosen]
-        curves = train_fn(batch, stop_epoch)
-        for c, cv in zip(batch, curves, strict=True):
+        held = set(held_rng.sample(range(len(batch)), min(heldout, len(batch))))
+        curves = train_fn(batch, [None if j in held else stop_epoch for j in range(len(batch))])
+        for j, (c, cv) in enumerate(zip(batch, curves, strict=True)):
             entries.append({"candidate": c, "iteration": it + 1, "curve": list(map(float, cv)),
-                            "score": float(cv[min(stop_epoch, len(cv)) - 1])})
+                            "score": float(cv[min(stop_epoch, len(cv)) - 1]),
+                            "heldout": j in held})
             trained.add(space.arch_id(c))
     return result
 
