@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from nasrepro.errors import ConfigError, UnknownNameError
+from nasrepro.experiments.spos_design import role_seeds, role_seeds_key
 from nasrepro.io import read_json, write_provenance, write_text
 from nasrepro.registry import get_method
 from nasrepro.spaces import SearchSpace, get_space
@@ -94,7 +95,7 @@ def random_arch(config: dict, supernet: str, index: int) -> dict:
 def role_arch(config: dict, role: str, index: int) -> tuple[dict, int]:
     """(arch, training seed) of run ``index`` of a fixed or random role."""
     kind, _, name = role.partition("/")
-    seeds = config["seeds"]
+    seeds = role_seeds(config, role)
     if kind == "fixed":
         return fixed_arch(supernet_space(config, "block"), name), seeds[index]
     if kind == "random":
@@ -203,15 +204,14 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
 def role_spec(config: dict, role: str, index: int,
               search_best: str | Path | None = None) -> dict:
     """``{"arch", "seed", "role", "index"}`` of one retrain run of Tables 3/4."""
-    n_runs, of = ((config["spos"]["n_random"], "spos.n_random random archs")
-                  if role.startswith("random/") else (len(config["seeds"]), "seeds"))
+    n_runs, of = len(role_seeds(config, role)), role_seeds_key(config, role)
     if not 0 <= index < n_runs:
         raise ConfigError(f"--index {index} is out of range: role {role} has runs 0..{n_runs - 1} "
-                          f"(the profile's {n_runs} {of}); pass an index in that range")
+                          f"({n_runs} {of}); pass an index in that range")
     if role.startswith("search/"):
         if search_best is None:
             raise ConfigError(f"role {role} needs --search-best (the search's best.json)")
-        arch, seed = read_json(search_best)["arch"], config["seeds"][index]
+        arch, seed = read_json(search_best)["arch"], role_seeds(config, role)[index]
     else:
         arch, seed = role_arch(config, role, index)
     return {"arch": arch, "seed": seed, "role": role, "index": index}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nasrepro.config import profile_dir
+from nasrepro.experiments.spos_design import role_seeds, supernet_seeds
 from nasrepro.io import read_json
 from nasrepro.reporting.tables import write_csv
 
@@ -65,8 +66,7 @@ def table_roles(config: dict) -> dict[int, list[tuple[str, str]]]:
 def _run_dirs(config: dict, role: str) -> list[Path]:
     """Retrain run directories of a role, relative to ``results/<profile>``."""
     base = Path("spos") / "retrain" / role
-    n = config["spos"]["n_random"] if role.startswith("random/") else len(config["seeds"])
-    return [base / f"run{i}" for i in range(n)]
+    return [base / f"run{i}" for i in range(len(role_seeds(config, role)))]
 
 
 def _runs(config: dict, role: str) -> list[dict]:
@@ -89,7 +89,7 @@ def build_table(config: dict, number: int) -> pd.DataFrame:
             "row": name,
             "macs_m": round(float(np.mean([r["macs"] for r in runs])) / 1e6, 3),
             "params_m": round(float(np.mean([r["params"] for r in runs])) / 1e6, 4),
-            "top1": fmt_mean_std(mean, std, n),
+            "top1": fmt_mean_std(mean, std, n, show_n=n == 1),  # a display-only row
             "top1_mean": round(mean, 4),
             "top1_std": round(std, 4),
             "n": n,
@@ -230,7 +230,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
         for searcher in sp["searchers"]:
             label = searcher if sampler == sp["main_sampler"] else f"{searcher} ({sampler})"
             per_seed = []
-            for seed in config["seeds"]:
+            for seed in supernet_seeds(config, "block", sampler):
                 df = pd.read_csv(base / sampler / f"seed{seed}" / "search" / searcher / "curve.csv")
                 per_seed.append(list(zip(df["n_evaluated"], df["best_fitness"], strict=True)))
             curves[label] = per_seed

@@ -6,6 +6,8 @@ MAIN_SAMPLER = SP["main_sampler"]
 MAIN_SEARCHER = SP["main_searcher"]
 GPU = 1 if config["device"].startswith("cuda") else 0
 
+from nasrepro.experiments.spos_design import role_seeds, supernet_seeds  # noqa: E402
+
 
 def spos_search_roles():
     """search/<supernet>/<sampler>/<searcher> of every retrained search result."""
@@ -17,14 +19,11 @@ def spos_search_roles():
 
 def spos_runs():
     """(role, run index) of every retrain run of Tables 3 and 4."""
-    runs = []
-    for name in ("all_choice_3", "all_choice_5", "all_choice_7", "all_choice_x"):
-        runs += [(f"fixed/{name}", i) for i in range(len(SEEDS))]
-    for supernet in ("block", "channel", "block_channel"):
-        runs += [(f"random/{supernet}", i) for i in range(SP["n_random"])]
-    for role in spos_search_roles():
-        runs += [(role, i) for i in range(len(SEEDS))]
-    return runs
+    roles = [f"fixed/{name}" for name in ("all_choice_3", "all_choice_5", "all_choice_7",
+                                            "all_choice_x")]
+    roles += [f"random/{supernet}" for supernet in ("block", "channel", "block_channel")]
+    roles += spos_search_roles()
+    return [(role, i) for role in roles for i in range(len(role_seeds(config, role)))]
 
 
 def spos_run_dir(role, index):
@@ -38,7 +37,7 @@ def spos_supernet_dir(supernet, sampler, seed):
 SPOS_METRICS = [f"{spos_run_dir(r, i)}/metrics.json" for r, i in spos_runs()]
 SPOS_CURVES = [
     f"{spos_supernet_dir('block', s, seed)}/search/{q}/curve.csv"
-    for s in SP["samplers"] for q in SP["searchers"] for seed in SEEDS
+    for s in SP["samplers"] for q in SP["searchers"] for seed in supernet_seeds(config, "block", s)
 ]
 SPOS_TABLES = expand(f"{P}/tables/spos_table{{n}}.{{ext}}", n=[3, 4], ext=["csv", "md", "tex"])
 SPOS_DATA = [f"{P}/tables/spos_measurements.csv", f"{P}/tables/spos_leaderboard.csv"]
@@ -50,7 +49,7 @@ def _spos_retrain_input(wc):
     inputs = {"splits": SPLITS}
     if wc.role.startswith("search/"):
         _, supernet, sampler, searcher = wc.role.split("/")
-        seed = SEEDS[int(wc.index)]
+        seed = role_seeds(config, wc.role)[int(wc.index)]
         inputs["best"] = f"{spos_supernet_dir(supernet, sampler, seed)}/search/{searcher}/best.json"
     return inputs
 
