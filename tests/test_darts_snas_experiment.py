@@ -32,9 +32,9 @@ def test_methods_registered() -> None:
 
 def test_groups(config: dict) -> None:
     gs = ds.groups(config)
-    assert [g.label for g in gs] == ["darts-1st", "darts-2nd", "snas:mild", "snas:moderate",
-                                     "snas:aggressive", "random-cell"]
-    assert [g.dirname for g in gs][2] == "snas-mild"
+    assert [g.label for g in gs] == ["darts-1st", "darts-2nd", "snas:none", "snas:mild",
+                                     "snas:moderate", "snas:aggressive", "random-cell"]
+    assert [g.dirname for g in gs][3] == "snas-mild"
     assert ds.group_of(config, "snas:mild") == ds.group_of(config, "snas-mild")
     with pytest.raises(UnknownNameError):
         ds.group_of(config, "snas-extreme")

@@ -58,7 +58,9 @@ def test_plan_tiny_prints_every_rule_and_a_total(cli, tmp_path: Path) -> None:
     assert rules <= set(printed), sorted(rules - set(printed))
     assert re.search(r"^whole DAG\s+\d+\s+[\d.]+ (s|min|h)\s+one job at a time", out, re.M)
     assert "measured (CSV, test CPU)" in out and "100.0 ms" in out  # eager rows, not fused
-    assert printed["spos_retrain"] == 29 and printed["darts_snas_search"] == 10
+    # tiny: fixed 4 x 1 display seed + random 3 x 3 + block searches 2 x 2 (main) + 2 x 1
+    # (flops-binned) + channel 1 + block_channel 1; darts/snas: (2 + 4 levels) x 2 seeds
+    assert printed["spos_retrain"] == 21 and printed["darts_snas_search"] == 12
 
 
 def test_parse_dry_run() -> None:
