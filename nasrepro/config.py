@@ -75,6 +75,13 @@ def _retrieve_local(uri: str) -> Resource:
 _REGISTRY: Registry = Registry(retrieve=_retrieve_local)  # type: ignore[call-arg]
 
 
+def seeds_of(config: dict, paper: str, key: str = "seeds") -> list[int]:
+    """``config[paper][key]`` when set (a per-paper or per-stage seed list, e.g.
+    ``fbnetv3.retrain_seeds``), else the profile's ``seeds``."""
+    own = config.get(paper, {}).get(key)
+    return list(own) if own else list(config["seeds"])
+
+
 def list_profiles() -> list[str]:
     """Profiles available in ``config/``."""
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))

@@ -1,6 +1,7 @@
-"""SPOS Tables 3/4 design (issue 12): the main chain (block supernet with the main sampler, its
-searches and retrains) replicates over ``spos.seeds``; every other row over
-``spos.display_seeds``; both fall back to the profile's seeds."""
+"""Seeds per stage (issue 12). SPOS Tables 3/4: the main chain (block supernet with the main
+sampler, its searches and retrains) replicates over ``spos.seeds``; every other row over
+``spos.display_seeds``; both fall back to the profile's seeds. FBNetV3 retrains over
+``fbnetv3.retrain_seeds``."""
 
 from __future__ import annotations
 
@@ -49,3 +50,18 @@ def test_a_run_index_is_checked_against_its_role_and_takes_that_roles_seed() -> 
     assert spec["seed"] == 9
     with pytest.raises(ConfigError, match="has runs 0..0"):
         role_spec(c, "fixed/all_choice_3", 1)
+
+
+def test_fbnetv3_retrain_seeds_override_the_profile_seeds() -> None:
+    """``fbnetv3.retrain_seeds`` (issue 12: the cheapest replicates get more seeds): run i of a
+    role trains with seed i of that list; an index past it is a one-line error."""
+    from nasrepro.config import load_config, seeds_of
+    from nasrepro.experiments.fbnetv3 import role_spec
+
+    config = load_config("tiny")
+    assert seeds_of(config, "fbnetv3", "retrain_seeds") == config["seeds"]
+    config["fbnetv3"]["retrain_seeds"] = [3, 4, 5, 6]
+    assert seeds_of(config, "fbnetv3", "retrain_seeds") == [3, 4, 5, 6]
+    assert role_spec(config, "autotrain/default", 3)["seed"] == 6
+    with pytest.raises(ConfigError, match="0..3 .4 fbnetv3.retrain_seeds"):
+        role_spec(config, "autotrain/default", 4)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nasrepro.config import seeds_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.io import atomic_path, read_json, write_json, write_jsonl, write_provenance
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
@@ -417,16 +418,16 @@ def role_spec(config: dict, role: str, index: int, arch_from: str | Path | None 
     if kind not in ("swap", "autotrain", "search"):
         raise UnknownNameError(f"unknown fbnetv3 role {role!r}; use swap/..., autotrain/... or "
                                f"search/...")
-    seeds = config["seeds"]
+    seeds = seeds_of(config, "fbnetv3", "retrain_seeds")
     if not 0 <= index < len(seeds):
         raise ConfigError(f"--index {index} is out of range: role {role} has runs "
-                          f"0..{len(seeds) - 1} (the profile's {len(seeds)} seeds); pass an index "
-                          f"in that range")
+                          f"0..{len(seeds) - 1} ({len(seeds)} fbnetv3.retrain_seeds); pass an "
+                          f"index in that range")
     arch = read_json(arch_from)["arch"] if arch_from else autotrain_arch(config)
     recipe = read_json(recipe_from)["recipe"] if recipe_from else default_recipe(config)
     return {"arch": arch_space(config).validate(arch),
             "recipe": recipe_space(config).validate(recipe),
-            "seed": config["seeds"][index], "role": role, "index": index}
+            "seed": seeds[index], "role": role, "index": index}
 
 
 def retrain_setup(config: dict, spec: dict | None = None) -> tuple[Any, dict]:
@@ -451,7 +452,8 @@ def retrain(config: dict, role: str, index: int, arch_from: str | None, recipe_f
 def retrain_runs(config: dict, role: str, index: int | None, arch_from: str | None,
                  recipe_from: str | None, out_dir: str | Path) -> list[dict]:
     """:func:`retrain` of run ``index`` (or every seed's run) into ``out_dir/run<i>``."""
-    indices = range(len(config["seeds"])) if index is None else [index]
+    n = len(seeds_of(config, "fbnetv3", "retrain_seeds"))
+    indices = range(n) if index is None else [index]
     return [retrain(config, role, i, arch_from, recipe_from, Path(out_dir) / f"run{i}")
             for i in indices]
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import profile_dir
+from nasrepro.config import profile_dir, seeds_of
 from nasrepro.io import atomic_path, read_json
 
 #: the searches of the DAG: (budget, mode)
@@ -54,7 +54,8 @@ def search_dir(config: dict, budget: str, mode: str) -> Path:
 
 
 def run_dirs(config: dict, role: str) -> list[Path]:
-    return [root(config) / "retrain" / role / f"run{i}" for i in range(len(config["seeds"]))]
+    n = len(seeds_of(config, "fbnetv3", "retrain_seeds"))
+    return [root(config) / "retrain" / role / f"run{i}" for i in range(n)]
 
 
 def _metrics(config: dict, role: str) -> list[dict]:

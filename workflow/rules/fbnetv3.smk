@@ -104,7 +104,7 @@ rule fbnetv3_retrain:
     input:
         unpack(fb_retrain_input),
     output:
-        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in range(len(SEEDS))],
+        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in FB_RUNS],
     wildcard_constraints:
         role="|".join(FB_ROLES),
     params:

@@ -15,8 +15,9 @@ FB_ROLES = {
     "autotrain/autotrain": ("", "A_autotrain"),
     "search/arch_only": ("A_arch_only", ""),
 }
-FB_METRICS = [f"{R_FB}/retrain/{role}/run{i}/metrics.json"
-              for role in FB_ROLES for i in range(len(SEEDS))]
+# retrain runs: one per seed of fbnetv3.retrain_seeds (the profile's seeds when unset)
+FB_RUNS = range(len(seeds_of(config, "fbnetv3", "retrain_seeds")))
+FB_METRICS = [f"{R_FB}/retrain/{role}/run{i}/metrics.json" for role in FB_ROLES for i in FB_RUNS]
 FB_TABLES = expand(f"{P}/tables/fbnetv3_{{name}}.{{ext}}",
                    name=["recipe_swap", "autotrain", "predictor", "early_stopping", "search"],
                    ext=["csv", "md", "tex"])
