@@ -240,6 +240,20 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
     config["profile"] = profile
     validate_config(config, source=f"config/{profile}.yaml")
     _check_consistency(config)
+    return apply_full_design(config)
+
+
+#: per-stage seed lists of a budget allocation (issue 12); ``full: true`` clears them
+STAGE_SEED_KEYS = (("spos", "seeds"), ("spos", "display_seeds"), ("fbnetv3", "retrain_seeds"))
+
+
+def apply_full_design(config: dict) -> dict:
+    """``full: true``: every stage runs at the profile's ``seeds`` (the all-rows-all-seeds
+    design, for users with more compute); the per-stage lists are set to null in place."""
+    if config.get("full"):
+        for paper, key in STAGE_SEED_KEYS:
+            if isinstance(config.get(paper), dict):
+                config[paper][key] = None
     return config
 
 

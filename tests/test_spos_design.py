@@ -65,3 +65,18 @@ def test_fbnetv3_retrain_seeds_override_the_profile_seeds() -> None:
     assert role_spec(config, "autotrain/default", 3)["seed"] == 6
     with pytest.raises(ConfigError, match="0..3 .4 fbnetv3.retrain_seeds"):
         role_spec(config, "autotrain/default", 4)
+
+
+def test_full_switch_restores_every_row_at_every_profile_seed() -> None:
+    from nasrepro.config import load_config, seeds_of
+    from nasrepro.experiments.spos_design import role_seeds
+
+    allocated = load_config("default")
+    assert len(role_seeds(allocated, "search/block/uniform/evolution")) > \
+        len(role_seeds(allocated, "fixed/all_choice_3"))
+    full = load_config("default", {"full": True})
+    profile_seeds = full["seeds"]
+    for role in ("search/block/uniform/evolution", "fixed/all_choice_3",
+                 "search/channel/uniform/evolution"):
+        assert role_seeds(full, role) == profile_seeds
+    assert seeds_of(full, "fbnetv3", "retrain_seeds") == profile_seeds
