@@ -247,6 +247,21 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
 STAGE_SEED_KEYS = (("spos", "seeds"), ("spos", "display_seeds"), ("fbnetv3", "retrain_seeds"))
 
 
+def describe_seeds(config: dict) -> str:
+    """The profile's seeds and every per-stage list that differs, e.g.
+    ``0, 1, 2 (spos.seeds: 0..5; spos.display_seeds: 0)``."""
+    def fmt(seeds: list[int]) -> str:
+        if len(seeds) > 3 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+            return f"{seeds[0]}..{seeds[-1]}"
+        return ", ".join(str(s) for s in seeds)
+
+    base = list(config["seeds"])
+    own = [f"{paper}.{key}: {fmt(list(config[paper][key]))}" for paper, key in STAGE_SEED_KEYS
+           if isinstance(config.get(paper), dict) and config[paper].get(key)
+           and list(config[paper][key]) != base]
+    return fmt(base) + (f" ({'; '.join(own)})" if own else "")
+
+
 def apply_full_design(config: dict) -> dict:
     """``full: true``: every stage runs at the profile's ``seeds`` (the all-rows-all-seeds
     design, for users with more compute); the per-stage lists are set to null in place."""

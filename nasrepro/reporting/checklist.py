@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nasrepro.config import describe_seeds
 from nasrepro.io import read_json, write_text
 
 DONE, PARTLY, NOT_DONE, NA = "done", "partly", "not done", "n/a"
@@ -110,7 +111,8 @@ def build_checklist(config: dict, paper_dir: str | Path, claims: pd.DataFrame) -
     n_claims = int(claims["n"].max()) if len(claims) else 0
     rows.append(_item(s, "Repeated runs with different seeds", DONE if len(seeds) >= 3
                       else PARTLY,
-                      f"{len(seeds)} seeds {seeds}; claims use up to n = {n_claims} "
+                      f"{len(seeds)} seeds {seeds}; per stage: {describe_seeds(config)}; "
+                      f"claims use up to n = {n_claims} "
                       f"independent replicates; {runs} runs in total"))
     curves = [f"{p}: `{CURVES[p]}`" for p in papers if p in CURVES and
               (paper_dir / p / "figures" / f"{CURVES[p]}.png").exists()]

@@ -21,6 +21,7 @@ from string import Template
 import pandas as pd
 import yaml
 
+from nasrepro.config import describe_seeds
 from nasrepro.errors import ConfigError
 from nasrepro.io import atomic_path, read_json, write_text
 
@@ -168,7 +169,7 @@ def build_report(config: dict, out_dir: str | Path, template: str | Path,
     text = Template(Path(template).read_text()).substitute(
         profile=config["profile"],
         dataset=config["data"]["dataset"],
-        seeds=", ".join(str(s) for s in config["seeds"]),
+        seeds=describe_seeds(config),
         papers=", ".join(TITLES.get(p, p) for p in papers),
         hardware=_hardware(prov),
         compute=f"sum of job wall times {total:,.0f} s ({total / 3600:.2f} core-hours): {compute}",

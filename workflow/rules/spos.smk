@@ -108,11 +108,8 @@ rule spos_inherit:
     """Supernet-inherited accuracy of every retrained arch (claim S4, Kendall tau)."""
     input:
         metrics=SPOS_METRICS,
-        block=spos_supernet_dir("block", MAIN_SAMPLER,
-                                supernet_seeds(config, "block", MAIN_SAMPLER)[0]) + "/supernet.pt",
-        block_channel=spos_supernet_dir(
-            "block_channel", MAIN_SAMPLER,
-            supernet_seeds(config, "block_channel", MAIN_SAMPLER)[0]) + "/supernet.pt",
+        block=f"{spos_first_supernet_dir('block')}/supernet.pt",
+        block_channel=f"{spos_first_supernet_dir('block_channel')}/supernet.pt",
     output:
         f"{R_SPOS}/inherit.csv",
     params:

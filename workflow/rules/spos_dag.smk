@@ -34,6 +34,11 @@ def spos_supernet_dir(supernet, sampler, seed):
     return f"{R_SPOS}/{supernet}/{sampler}/seed{seed}"
 
 
+def spos_first_supernet_dir(supernet):
+    """The main sampler's supernet at its first seed (the inherit step scores archs on it)."""
+    return spos_supernet_dir(supernet, MAIN_SAMPLER, supernet_seeds(config, supernet, MAIN_SAMPLER)[0])
+
+
 SPOS_METRICS = [f"{spos_run_dir(r, i)}/metrics.json" for r, i in spos_runs()]
 SPOS_CURVES = [
     f"{spos_supernet_dir('block', s, seed)}/search/{q}/curve.csv"
