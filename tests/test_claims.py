@@ -457,3 +457,20 @@ def test_report_without_its_inputs_is_a_one_line_error(tmp_path: Path) -> None:
         build_report(load_config("tiny"), tmp_path / "paper", REPO / "paper" /
                      "report_template.md", REPO / "paper" / "published.yaml", tmp_path / "none")
     assert not (tmp_path / "paper").exists()  # nothing half-written
+
+
+def test_power_first_option_is_issue_10s_literal_rule(tmp_path: Path) -> None:
+    """``claims: {power_first: true}``: an underpowered design says "underpowered" even where
+    its interval decides; the default lets the rejection decide."""
+    noisy = [2.0, -2.5, 3.0, -1.5]
+    df = _df(_rows("acc", "a", [b + 8.0 + d for b, d in zip(BASE, noisy, strict=False)]),
+             _rows("acc", "b", BASE[:4]))
+    df.to_csv(tmp_path / "x_measurements.csv", index=False)
+    claims = [{"id": "X1", "paper": "x", "statement": "s", "reads": "x_measurements.csv",
+               "test": _diff()}]
+    default = evaluate_claims(claims, tmp_path)
+    literal = evaluate_claims(claims, tmp_path, power_first=True)
+    assert default.loc[0, "verdict"] == REPRODUCED
+    assert literal.loc[0, "verdict"] == UNDERPOWERED
+    assert evaluate_claims(claims, tmp_path, fdr="bh", power_first=True).loc[0, "verdict"] \
+        == UNDERPOWERED

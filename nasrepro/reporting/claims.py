@@ -927,7 +927,8 @@ def evaluate_claim(c: dict, df: pd.DataFrame) -> Outcome:
 
 
 def evaluate_claims(claims: list[dict], tables_dir: str | Path,
-                    papers: Sequence[str] | None = None, fdr: str = "none") -> pd.DataFrame:
+                    papers: Sequence[str] | None = None, fdr: str = "none",
+                    power_first: bool = False) -> pd.DataFrame:
     """One row per claim: effect, CI, p-values, n, SESOI, MDE, seeds needed, guard status,
     verdict, scope and source run dirs.
 
@@ -936,6 +937,9 @@ def evaluate_claims(claims: list[dict], tables_dir: str | Path,
         tables_dir: ``results/<profile>/tables`` (where the measurements CSVs are).
         papers: papers that ran in this profile; claims of the others are 'not run'.
         fdr: ``none`` or ``bh`` (Benjamini-Hochberg over the tested claims).
+        power_first: issue 10's literal rule: an underpowered design is "underpowered" even
+            when its interval decides (the default lets a level-0.025 rejection decide and
+            uses power only to qualify a non-decision; see the module docstring).
     """
     tables_dir = Path(tables_dir)
     frames: dict[str, pd.DataFrame] = {}
@@ -950,6 +954,8 @@ def evaluate_claims(claims: list[dict], tables_dir: str | Path,
             if c["reads"] not in frames:
                 frames[c["reads"]] = pd.read_csv(src)
             out = evaluate_claim(c, frames[c["reads"]])
+            if power_first and out.underpowered and out.verdict in TESTED:
+                out.verdict = UNDERPOWERED
         except MissingMeasurements as exc:
             out = Outcome(NOT_RUN, note=str(exc))
         except MeasurementError as exc:
@@ -973,11 +979,11 @@ def evaluate_claims(claims: list[dict], tables_dir: str | Path,
     if fdr not in FDR_METHODS:
         raise ConfigError(f"claims.fdr '{fdr}' is unknown; use one of {', '.join(FDR_METHODS)}")
     if fdr == "bh" and len(df):
-        df = _benjamini_hochberg(df)
+        df = _benjamini_hochberg(df, power_first)
     return df
 
 
-def _benjamini_hochberg(df: pd.DataFrame) -> pd.DataFrame:
+def _benjamini_hochberg(df: pd.DataFrame, power_first: bool = False) -> pd.DataFrame:
     """Adjust both p columns of the tested claims (BH) and redo their verdicts."""
     df = df.copy()
     tested = df["verdict"].isin(TESTED)
@@ -988,9 +994,10 @@ def _benjamini_hochberg(df: pd.DataFrame) -> pd.DataFrame:
         df.loc[tested, col] = np.round(stats.false_discovery_control(p, method="bh"), 5)
     mde = df.loc[tested, "mde"].astype(float).fillna(np.inf)
     under = mde > df.loc[tested, "sesoi"].astype(float).fillna(0.0) * (1 + 1e-9)
-    df.loc[tested, "verdict"] = [_verdict(a, b, u) for a, b, u in
-                                 zip(df.loc[tested, "p_value"], df.loc[tested, "p_sesoi"],
-                                     under, strict=True)]
+    df.loc[tested, "verdict"] = [UNDERPOWERED if power_first and u else _verdict(a, b, u)
+                                 for a, b, u in zip(df.loc[tested, "p_value"],
+                                                    df.loc[tested, "p_sesoi"], under,
+                                                    strict=True)]
     df.loc[tested, "note"] = [("; " if n else "") .join(x for x in (n, "p values BH-adjusted "
                                                                    "over the tested claims")
                                                          if x)
@@ -1077,10 +1084,13 @@ def write_claims(config: dict, claims_file: str | Path, out_dir: str | Path,
     from nasrepro.reporting.tables import render_table
 
     fdr = str((config.get("claims") or {}).get("fdr", "none"))
+    power_first = bool((config.get("claims") or {}).get("power_first", False))
     src = Path(tables_dir) if tables_dir else profile_dir(config) / "tables"
-    df = evaluate_claims(load_claims(claims_file), src, papers=config.get("papers"), fdr=fdr)
+    df = evaluate_claims(load_claims(claims_file), src, papers=config.get("papers"), fdr=fdr,
+                         power_first=power_first)
+    rule = DECISION_RULE_POWER_FIRST if power_first else DECISION_RULE
     caption = (f"Claims of the four papers checked on the {config['profile']} profile "
-               f"({len(config['seeds'])} seeds). {DECISION_RULE} {family_summary(df, fdr)}")
+               f"({len(config['seeds'])} seeds). {rule} {family_summary(df, fdr)}")
     texts = render_table(claims_view(df), caption=caption)
     texts["csv"] = df.to_csv(index=False, lineterminator="\n")
     out = Path(out_dir)
@@ -1094,11 +1104,15 @@ def write_claims(config: dict, claims_file: str | Path, out_dir: str | Path,
 DECISION_RULE = (
     "Each claim states a bound and a smallest effect size of interest (SESOI, at most the "
     "paper's effect, source in paper/claims.yaml); effect and 95% interval on the claim's scale "
-    "(relative error for accuracies). Underpowered: at this n the minimum detectable effect "
-    "(MDE, 80% power) exceeds the SESOI, decided from the spread alone; seeds needed = "
-    "replicates for 80% power at the SESOI. Not reproduced: the interval excludes the SESOI "
+    "(relative error for accuracies). Not reproduced: the interval excludes the SESOI "
     "line (bound + SESOI) on the claimed side, so the paper's effect is ruled out. Reproduced: "
-    "the interval lies wholly beyond the bound. Inconclusive: neither. Not testable: a validity "
-    "guard fails or a needed quantity is missing. Not run: paper or group disabled. "
+    "the interval lies wholly beyond the bound. Underpowered: neither, and at this n the "
+    "minimum detectable effect (MDE, 80% power) exceeds the SESOI; seeds needed = replicates "
+    "for 80% power at the SESOI. Inconclusive: neither, at adequate power. Not testable: a "
+    "validity guard fails or a needed quantity is missing. Not run: paper or group disabled. "
     "p (bound) and p (SESOI): one-sided p-values of the two decisions, each at 0.025."
 )
+#: the caption's rule under ``claims: {power_first: true}`` (issue 10's literal rule)
+DECISION_RULE_POWER_FIRST = DECISION_RULE.replace(
+    "Underpowered: neither, and at this n", "Underpowered (decided first, from the spread "
+    "alone, whatever the interval shows): at this n")
