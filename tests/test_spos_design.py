@@ -80,3 +80,8 @@ def test_full_switch_restores_every_row_at_every_profile_seed() -> None:
                  "search/channel/uniform/evolution"):
         assert role_seeds(full, role) == profile_seeds
     assert seeds_of(full, "fbnetv3", "retrain_seeds") == profile_seeds
+
+
+def test_a_malformed_search_role_is_a_one_line_config_error() -> None:
+    with pytest.raises(ConfigError, match="search/<supernet>/<sampler>/<searcher>"):
+        role_seeds(_config(), "search/block")

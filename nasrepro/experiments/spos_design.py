@@ -11,6 +11,8 @@ scale can decide on: the tables keep all rows of the papers, each with its n.
 
 from __future__ import annotations
 
+from nasrepro.errors import ConfigError
+
 
 def main_seeds(config: dict) -> list[int]:
     """Seeds of the block supernets with the main sampler, their searches and retrains (the
@@ -38,8 +40,11 @@ def role_seeds(config: dict, role: str) -> list[int]:
     if role.startswith("random/"):
         return list(range(config["spos"]["n_random"]))
     if role.startswith("search/"):
-        _, supernet, sampler, _ = role.split("/")
-        return supernet_seeds(config, supernet, sampler)
+        parts = role.split("/")
+        if len(parts) != 4:
+            raise ConfigError(f"search role '{role}' is not search/<supernet>/<sampler>/"
+                              "<searcher>; fix --role")
+        return supernet_seeds(config, parts[1], parts[2])
     return display_seeds(config)
 
 
