@@ -1,8 +1,8 @@
 """End to end: the tiny-profile `darts_snas` target through Snakemake.
 
 Uses the session's whole tiny DAG (``tiny_dag`` of tests/conftest.py): every search (DARTS
-1st/2nd order, SNAS at two penalty levels), the retraining of the derived and random cells,
-the tables, figures and the paper/ copy; checks the tables' rows and values, the
+1st/2nd order, SNAS at the tiny profile's penalty levels), the retraining of the derived and
+random cells, the tables, figures and the paper/ copy; checks the tables' rows and values, the
 measurements/leaderboard CSVs, the per-epoch logs and the figures' files.
 """
 
@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from nasrepro.config import load_config
 from nasrepro.io import read_json
 
-GROUPS = ["darts-1st", "darts-2nd", "snas:mild", "snas:moderate", "snas:aggressive"]
+LEVELS = load_config("tiny")["darts_snas"]["snas_levels"]
+GROUPS = ["darts-1st", "darts-2nd"] + [f"snas:{level}" for level in LEVELS]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,8 @@ def test_tables(results: Path) -> None:
     searched = retrain[retrain["method"] != "random-cell"]
     assert (searched["search_cost_h"] > 0).all()
     pen = pd.read_csv(tables / "darts_snas_penalty.csv")
-    assert list(pen["level"]) == ["mild", "moderate", "aggressive"]
+    assert list(pen["level"]) == LEVELS
+    assert LEVELS[0] == "none" and (pen["lambda"].iloc[0] == 0)  # D3's unpenalised baseline
 
 
 def test_measurements_and_leaderboard(results: Path) -> None:
