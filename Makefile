@@ -34,7 +34,7 @@ tiny: setup
 paper: setup
 	$(PY) -m snakemake paper --cores $(CORES) --config profile=$(PROFILE)
 
-# The reference check (README "Verifying the reference"): rerun PROFILE's whole DAG into the
+# The reference check (docs/reproducibility.md "Verifying the reference"): rerun PROFILE's whole DAG into the
 # scratch folder VERIFY_DIR, then compare its tables cell by cell with the committed
 # paper/$(PROFILE)/ (`make verify`, exit 1 on a difference) or replace that reference with them
 # (`make reference`). The tiny reference is made by exactly the tests' invocation

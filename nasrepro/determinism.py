@@ -14,7 +14,7 @@ was started from, or on how many jobs Snakemake runs beside it. Two places pin t
 
 What stays machine-dependent: float kernels are chosen by CPU instruction set (oneDNN/MKL pick
 AVX2 / AVX-512 / AMX code paths at run time), so a different CPU model may round differently;
-see the README section "Verifying the reference".
+see "Verifying the reference" in docs/reproducibility.md.
 """
 
 from __future__ import annotations

@@ -207,6 +207,9 @@ def file_sha256(path: str | os.PathLike) -> str:
 CODE_PATHS = ("nasrepro", "methods", "workflow", "config", "pyproject.toml",
               "paper/claims.yaml", "paper/published.yaml", "paper/report_template.md",
               "tests/toy_methods", "tests/config")
+#: git pathspecs left out of the code state: documentation (e.g. the per-paper manuals
+#: ``nasrepro/papers/<p>/README.md``) never changes a result.
+DOC_EXCLUDES = (":(exclude,glob)**/*.md",)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -215,7 +218,8 @@ def code_state(repo: str | os.PathLike | None = None) -> dict[str, Any]:
 
     Returns ``{"git_commit": "<sha>" (+ "-dirty" when code_dirty), "code_dirty": bool,
     "dirty_code_files": [paths]}``; untracked (not ignored) files under :data:`CODE_PATHS`
-    count as dirty. ``git_commit`` is ``"unknown"`` and ``code_dirty`` ``None`` outside git.
+    count as dirty, Markdown files (:data:`DOC_EXCLUDES`) do not. ``git_commit`` is
+    ``"unknown"`` and ``code_dirty`` ``None`` outside git.
     """
     repo = Path(repo) if repo is not None else REPO_ROOT
 
@@ -225,7 +229,8 @@ def code_state(repo: str | os.PathLike | None = None) -> dict[str, Any]:
 
     try:
         commit = git("rev-parse", "HEAD").strip()
-        status = git("status", "--porcelain", "--untracked-files=all", "--", *CODE_PATHS)
+        status = git("status", "--porcelain", "--untracked-files=all", "--", *CODE_PATHS,
+                     *DOC_EXCLUDES)
     except (OSError, subprocess.CalledProcessError):
         return {"git_commit": "unknown", "code_dirty": None, "dirty_code_files": []}
     files = sorted({line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines()

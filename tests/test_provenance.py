@@ -40,6 +40,8 @@ def test_paper_outputs_do_not_make_the_code_dirty(repo: Path) -> None:
     (repo / "paper/tiny/claims.csv").parent.mkdir(parents=True)
     (repo / "paper/tiny/claims.csv").write_text("new\n")
     (repo / "README.md").write_text("edited\n")
+    (repo / "nasrepro/papers/spos").mkdir(parents=True)  # a per-paper manual
+    (repo / "nasrepro/papers/spos/README.md").write_text("new manual\n")
     assert code_state(repo)["code_dirty"] is False
 
 

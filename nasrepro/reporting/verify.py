@@ -34,7 +34,7 @@ EXCLUDED = None
 #: (tests/test_reproducibility.py, tests/test_verify.py), so any difference is a change of
 #: results. No tolerance is declared for other CPU models either: training is chaotic, one
 #: rounding difference in a kernel can flip an argmax and pick another arch, so no bound on
-#: accuracies holds in general (README, "Verifying the reference").
+#: accuracies holds in general (docs/reproducibility.md, "Verifying the reference").
 TOLERANCES: dict[str, float | None] = {
     # wall clock, not a result: search cost = provenance wall_time_s of the search jobs (hours)
     "search_cost_h": EXCLUDED,
