@@ -103,18 +103,34 @@ def test_a_results_dir_that_cannot_be_written_is_one_line(tmp_path: Path) -> Non
 # --- item 7: every registered name is checked before any job runs --------------------------
 
 
-@pytest.mark.parametrize(
-    ("override", "key"),
-    [
-        ("spos={samplers: [uniform, nosuch]}", "spos.samplers"),
-        ("spos={main_searcher: nosuch}", "spos.main_searcher"),
-        ("spos={preset: spos/nosuch}", "spos.preset"),
-        ("darts_snas={methods: [darts-1st, nosuch]}", "darts_snas.methods"),
-        ("attentivenas={searcher: nosuch}", "attentivenas.searcher"),
-        ("fbnetv3={predictor_methods: [nosuch]}", "fbnetv3.predictor_methods"),
-    ],
-)
+UNKNOWN_NAMES = [
+    ({"spos": {"samplers": ["uniform", "nosuch"]}}, "spos.samplers"),
+    ({"spos": {"main_searcher": "nosuch"}}, "spos.main_searcher"),
+    ({"spos": {"preset": "spos/nosuch"}}, "spos.preset"),
+    ({"darts_snas": {"methods": ["darts-1st", "nosuch"]}}, "darts_snas.methods"),
+    ({"attentivenas": {"searcher": "nosuch"}}, "attentivenas.searcher"),
+    ({"fbnetv3": {"predictor_methods": ["nosuch"]}}, "fbnetv3.predictor_methods"),
+]
+
+
+@pytest.mark.parametrize(("override", "key"), UNKNOWN_NAMES)
+def test_unknown_names_are_config_errors_naming_the_key(override: dict, key: str) -> None:
+    """The check the Snakefile runs at parse time (`check_names`), for every paper's names."""
+    from nasrepro.config import check_names, load_config
+    from nasrepro.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        check_names(load_config("tiny", override))
+    msg = str(err.value)
+    assert f"'{key}'" in msg and "nosuch" in msg and "known" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(("override", "key"), [
+    ("spos={samplers: [uniform, nosuch]}", "spos.samplers"),
+    ("darts_snas={methods: [darts-1st, nosuch]}", "darts_snas.methods"),
+])
 def test_unknown_names_fail_before_any_job(tmp_path: Path, override: str, key: str) -> None:
+    """Through Snakemake: one line, exit 2, before any job (two papers; the rest in-process)."""
     msg = error_line(snakemake(tmp_path, "all", "-n", "--cores", "1", config=(override,)))
     assert f"'{key}'" in msg and "nosuch" in msg and "known" in msg
 
