@@ -22,7 +22,7 @@ from _common import fake_batch
 from nasrepro.config import load_config
 from nasrepro.evaluation import evaluate_subnets
 from nasrepro.registry import get_method
-from nasrepro.samplers import SandwichStep
+from nasrepro.samplers import SamplerContext, SandwichStep
 from nasrepro.spaces import get_space
 from nasrepro.spaces.macs_prior import macs_histogram
 
@@ -56,8 +56,8 @@ def bench_train(cfg: dict, space: object, sampler: str, steps: int) -> float:
     bs = ac["supernet_train"]["batch_size"]
     prior = macs_histogram(space, 2000, 0, (space.macs_range()[1] - space.macs_range()[0]) / 20)
     att = ac["attentive"]
-    choose = get_method("attentivenas", sampler, kind="sampler").factory(
-        space, 0, prior=prior, k=att["k"], scorer="loss", predictor=lambda: None)
+    context = SamplerContext(prior=lambda: prior, k=att["k"], scorer="loss")
+    choose = get_method("sampler", sampler, paper="attentivenas").factory(space, 0, context)
     sw = ac["sandwich"]
     step = SandwichStep(space, 0, n_random=sw["n_random"], distill=sw["distill"], choose=choose,
                         max_dropout=sw["max_dropout"], max_drop_connect=sw["max_drop_connect"],

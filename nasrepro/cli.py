@@ -80,13 +80,20 @@ def cmd_spaces(args: argparse.Namespace) -> None:
 def cmd_methods(args: argparse.Namespace) -> None:
     from nasrepro.config import PAPERS
     from nasrepro.errors import UnknownNameError
-    from nasrepro.registry import list_methods
+    from nasrepro.registry import KINDS, list_methods
 
     if args.paper is not None and args.paper not in PAPERS:
         raise UnknownNameError(f"unknown paper '{args.paper}'; known: {', '.join(PAPERS)} "
                                f"(or leave out --paper to list every method)")
-    for e in list_methods(args.paper):
-        print(f"{e.paper:14s} {e.kind:10s} {e.name:16s} {e.description}")
+    if args.kind is not None and args.kind not in KINDS:
+        raise UnknownNameError(f"unknown method kind '{args.kind}'; known: {', '.join(KINDS)} "
+                               f"(or leave out --kind)")
+    if args.kinds:
+        for kind, protocol in KINDS.items():
+            print(f"{kind:10s} {protocol}")
+        return
+    for e in list_methods(args.paper, args.kind):
+        print(f"{e.kind:10s} {e.name:16s} {','.join(e.papers):24s} {e.description}")
 
 
 def cmd_cost(args: argparse.Namespace) -> None:
@@ -267,8 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("spaces", help="list spaces and presets")
     p.set_defaults(func=cmd_spaces)
-    p = sub.add_parser("methods", help="list registered methods")
-    p.add_argument("--paper", default=None)
+    p = sub.add_parser("methods", help="list registered methods (kind, name, papers)")
+    p.add_argument("--paper", default=None, help="only the methods this paper can run")
+    p.add_argument("--kind", default=None, help="only methods of this kind")
+    p.add_argument("--kinds", action="store_true", help="list the kinds and their protocols")
     p.set_defaults(func=cmd_methods)
     p = sub.add_parser("cost", help='print {"macs": int, "params": int} of an arch')
     p.add_argument("space", help="SPACE/PRESET, e.g. spos/imagenet")

@@ -175,7 +175,7 @@ def _autocast(device: str, amp: str | None) -> contextlib.AbstractContextManager
     return torch.autocast(device_type=str(device).split(":")[0], dtype=dtype)
 
 
-def _assemble(name: str, parts: _Parts, device: str, variant: Variant, batch: int | None,
+def assemble(name: str, parts: _Parts, device: str, variant: Variant, batch: int | None,
               seed: int) -> Workload:
     """The loop's iteration body around a strategy: step, clip, optimizer step, zero grads."""
     from nasrepro.training.config import TrainConfig
@@ -225,7 +225,10 @@ def _assemble(name: str, parts: _Parts, device: str, variant: Variant, batch: in
 # --------------------------------------------------------------------------- the workloads
 
 
-def _darts_search(config: dict, method: str, variant: Variant, seed: int) -> _Parts:
+def darts_search_parts(config: dict, method: str, variant: Variant = EAGER,
+                       seed: int = 0) -> _Parts:
+    """Model and architecture step of a registered relaxation on the profile's search space
+    (the parts :func:`assemble` turns into one training iteration)."""
     from nasrepro.experiments.darts_snas import search_space
     from nasrepro.registry import get_method
     from nasrepro.samplers.darts_search import snas_cost_table
@@ -239,7 +242,7 @@ def _darts_search(config: dict, method: str, variant: Variant, seed: int) -> _Pa
     epochs = int(dc.get("snas_epochs") or dc["search"]["epochs"]) if method == "snas" else int(
         dc["search"]["epochs"])
     lam = max(dc["penalty_lambdas"].values()) if method == "snas" else 0.0
-    step = get_method("darts_snas", method, kind="search").factory(
+    step = get_method("relaxation", method, paper="darts_snas").factory(
         space, seed=seed, settings=dc, epochs=epochs, edge_costs=snas_cost_table(space),
         penalty_lambda=lam)
     model = space.build_supernet(torch.Generator().manual_seed(seed))
@@ -249,12 +252,11 @@ def _darts_search(config: dict, method: str, variant: Variant, seed: int) -> _Pa
 
 
 def _spos_supernet(config: dict, variant: Variant, seed: int, supernet: str = "block") -> _Parts:
-    from nasrepro.experiments.spos import supernet_space
-    from nasrepro.registry import get_method
+    from nasrepro.experiments.spos import make_sampler, supernet_space
     from nasrepro.samplers import SinglePathStep
 
     space = supernet_space(config, supernet)
-    sampler = get_method("spos", "uniform", kind="sampler").factory(space, seed)
+    sampler = make_sampler(config, space, "uniform", seed)
     model = space.build_supernet()
     return _Parts(f"SPOS {supernet} supernet on {space.full_name}", model,
                   SinglePathStep(sampler), dict(config["spos"]["supernet_train"]),
@@ -316,9 +318,9 @@ def _classes(space: Any) -> int:
 
 
 WORKLOADS: dict[str, Callable[..., _Parts]] = {
-    "darts_search": lambda c, v, s: _darts_search(c, "darts-1st", v, s),
-    "darts_search_2nd": lambda c, v, s: _darts_search(c, "darts-2nd", v, s),
-    "snas_search": lambda c, v, s: _darts_search(c, "snas", v, s),
+    "darts_search": lambda c, v, s: darts_search_parts(c, "darts-1st", v, s),
+    "darts_search_2nd": lambda c, v, s: darts_search_parts(c, "darts-2nd", v, s),
+    "snas_search": lambda c, v, s: darts_search_parts(c, "snas", v, s),
     "spos_supernet": _spos_supernet,
     "spos_retrain": _spos_retrain,
     "sandwich": _sandwich,
@@ -347,7 +349,7 @@ def build_workload(name: str, config: dict, *, device: str = "cpu", variant: Var
         variant = replace(variant, fused=False)
     torch.manual_seed(seed)
     parts = WORKLOADS[name](config, variant, seed)
-    return _assemble(name, parts, device, variant, batch, seed)
+    return assemble(name, parts, device, variant, batch, seed)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import nasrepro.spaces.mobilenet  # noqa: F401  (registers the space)
 from nasrepro.config import load_config
 from nasrepro.metrics.pareto import pareto_front
 from nasrepro.registry import get_method
-from nasrepro.samplers import AttentiveChooser
+from nasrepro.samplers import AttentiveChooser, SamplerContext, SandwichStep
 from nasrepro.search.pareto_evolution import (
     non_dominated_fronts,
     pareto_evolution_search,
@@ -87,21 +87,43 @@ def test_pareto_search_improves_the_front(space) -> None:
 
 
 def test_registered_samplers(space, prior) -> None:
-    kw = {"prior": prior, "k": 4, "scorer": "loss", "predictor": lambda: None}
-    assert get_method("attentivenas", "uniform", kind="sampler").factory(space, 0, **kw) is None
-    best = get_method("attentivenas", "bestup", kind="sampler").factory(space, 0, **kw)
-    worst = get_method("attentivenas", "worstup", kind="sampler").factory(space, 0, **kw)
+    context = SamplerContext(prior=lambda: prior, k=4, scorer="loss")
+    uniform = get_method("sampler", "uniform", paper="attentivenas").factory(space, 0, context)
+    # the uniform sampler's stream is the one SandwichStep uses for its own uniform slots
+    rng = random.Random(0)
+    assert [uniform(None, None, None, None)[0] for _ in range(5)] == [space.sample(rng)
+                                                                      for _ in range(5)]
+    best = get_method("sampler", "bestup", paper="attentivenas").factory(space, 0, context)
+    worst = get_method("sampler", "worstup", paper="attentivenas").factory(space, 0, context)
     assert isinstance(best, AttentiveChooser) and (best.mode, best.k) == ("best", 4)
     assert worst.mode == "worst" and worst.scorer == "loss"
-    pred = get_method("attentivenas", "bestup", kind="sampler").factory(
-        space, 0, prior=prior, k=5, scorer="predictor",
-        predictor=lambda: (lambda archs: [space.cost(a).macs for a in archs]))
+    by_macs = SamplerContext(prior=lambda: prior, k=5, scorer="predictor",
+                             predictor=lambda: (lambda archs: [space.cost(a).macs
+                                                               for a in archs]))
+    pred = get_method("sampler", "bestup", paper="attentivenas").factory(space, 0, by_macs)
     model = space.build_supernet()
     x, y = torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.long)
     ctx = SimpleNamespace(criterion=torch.nn.CrossEntropyLoss())
     arch = pred(model, x, y, ctx)[0]
     # the predictor says "more MACs = more accurate": BestUp takes the dearest candidate
     assert space.cost(arch).macs == max(space.cost(a).macs for a in pred.last["candidates"])
+
+
+def test_sandwich_with_the_uniform_sampler_equals_its_own_uniform_slots(space) -> None:
+    """Passing the registered uniform sampler as ``choose`` trains the same subnets as the
+    step's built-in uniform slots (the results of the uniform supernets do not move)."""
+    context = SamplerContext(prior=lambda: None)
+    uniform = get_method("sampler", "uniform", paper="attentivenas").factory(space, 3, context)
+    model = space.build_supernet()
+    x, y = torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 2, 3])
+    ctx = SimpleNamespace(criterion=torch.nn.CrossEntropyLoss())
+    own, plugged = SandwichStep(space, 3, n_random=2), SandwichStep(space, 3, n_random=2,
+                                                                   choose=uniform)
+    for _ in range(3):
+        own(model, x, y, ctx)
+        plugged(model, x, y, ctx)
+        model.zero_grad()
+    assert own.sampled_macs == plugged.sampled_macs and len(own.sampled_macs) == 6
 
 
 def test_config_sections_fill_defaults() -> None:

@@ -9,7 +9,7 @@ Steps (one CLI call each, see ``workflow/rules/attentivenas.smk``):
 2. :func:`train_supernet` (``nasrepro train-supernet --paper attentivenas``): one sandwich
    supernet per sampler and seed (``--supernet main``), plus a short run of the predictor
    study's sampler (``--supernet short``, the paper's ep30-vs-ep360 comparison at our scale).
-   The sampler is a registered method (``methods/attentivenas.py``) giving the sandwich's
+   The sampler is a registered method (``methods/samplers.py``) giving the sandwich's
    ``choose``; everything else (loop, recipe, max-subnet dropout / drop-connect, grad clip by
    value) is shared. Writes ``supernet.pt``, ``log.csv``, ``sampled_macs.csv`` (MACs of every
    trained middle subnet) and provenance.
@@ -49,6 +49,8 @@ from nasrepro.io import (
 from nasrepro.registry import get_method
 from nasrepro.spaces import SearchSpace, get_space
 
+PAPER = "attentivenas"
+
 #: the two supernet trainings: the main one and the short one of the predictor study
 TRAININGS = ("main", "short")
 
@@ -71,12 +73,13 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
     ac = config["attentivenas"]
     checks: list[tuple[str, Any]] = [("attentivenas.preset", lambda: space_of(config))]
     checks += [("attentivenas.samplers",
-                lambda n=n: get_method("attentivenas", n, kind="sampler"))
-               for n in ac["samplers"]]
+                lambda n=n: get_method("sampler", n, paper=PAPER)) for n in ac["samplers"]]
     checks += [("attentivenas.predictor.sampler",
-                lambda: get_method("attentivenas", ac["predictor"]["sampler"], kind="sampler")),
+                lambda: get_method("sampler", ac["predictor"]["sampler"], paper=PAPER)),
+               ("attentivenas.predictor.method",
+                lambda: get_method("predictor", ac["predictor"]["method"], paper=PAPER)),
                ("attentivenas.searcher",
-                lambda: get_method("attentivenas", ac["searcher"], kind="searcher"))]
+                lambda: get_method("searcher", ac["searcher"], paper=PAPER))]
     return checks
 
 
@@ -173,8 +176,6 @@ def read_subnet_accs(path: str | Path) -> dict[str, float]:
 def predictor_fn(config: dict, space: SearchSpace) -> Any:
     """The accuracy predictor of the ``scorer: predictor`` samplers: a random forest fitted on
     the fixed subnet set's accuracies of the short run (``short/<predictor.sampler>/seed<s0>``)."""
-    from nasrepro.predictors.random_forest import fit_random_forest, predict
-
     ac = config["attentivenas"]
     path = subnets_csv(config, "short", ac["predictor"]["sampler"], config["seeds"][0])
     if not path.exists():
@@ -182,28 +183,37 @@ def predictor_fn(config: dict, space: SearchSpace) -> Any:
                         f"accuracies; run the attentivenas_short_eval rule first")
     _, _, subnets = load_prior(config)
     accs = read_subnet_accs(path)
-    model = fit_random_forest([space.features(s["arch"]) for s in subnets],
-                              [accs[s["arch_id"]] for s in subnets],
-                              seed=ac["predictor"]["seed"],
-                              n_estimators=ac["predictor"]["n_estimators"],
-                              max_depth=ac["predictor"]["max_depth"])
+    score = fit_predictor(config, space, [s["arch"] for s in subnets],
+                          [accs[s["arch_id"]] for s in subnets])
 
     def f(archs: list[dict]) -> list[float]:
-        return [float(v) for v in predict(model, [space.features(a) for a in archs])]
+        return [float(v) for v in score(archs)]
 
     return f
 
 
+def fit_predictor(config: dict, space: SearchSpace, archs: list[dict],
+                  accs: list[float]) -> Any:
+    """``score(archs)`` of the registered predictor ``attentivenas.predictor.method`` (paper:
+    ``random_forest``) fitted on (arch, accuracy) pairs, seeded by ``predictor.seed``."""
+    pc = config["attentivenas"]["predictor"]
+    entry = get_method("predictor", pc["method"], paper=PAPER)
+    return entry.factory(space, archs, accs, seed=pc["seed"], settings=pc, pretrained=None)
+
+
 def make_step(config: dict, space: SearchSpace, sampler: str, seed: int) -> Any:
     """The :class:`SandwichStep` of a registered sampler (its ``choose``) and the config."""
-    from nasrepro.samplers import SandwichStep
+    from nasrepro.samplers import SamplerContext, SandwichStep
 
     ac = config["attentivenas"]
-    entry = get_method("attentivenas", sampler, kind="sampler")
+    entry = get_method("sampler", sampler, paper=PAPER)
     att = ac["attentive"]
-    choose = entry.factory(space, seed, prior=load_prior(config)[0], k=att["k"],
-                           scorer=att["scorer"],
-                           predictor=lambda: predictor_fn(config, space))
+    context = SamplerContext(prior=lambda: load_prior(config)[0], k=att["k"],
+                             scorer=att["scorer"],
+                             predictor=lambda: predictor_fn(config, space))
+    # the uniform sampler draws from random.Random(seed), the stream SandwichStep's own
+    # uniform slots use: identical subnets either way
+    choose = entry.factory(space, seed, context)
     sw = ac["sandwich"]
     return SandwichStep(space, seed, n_random=sw["n_random"], distill=sw["distill"],
                         choose=choose, max_dropout=sw["max_dropout"],
@@ -301,14 +311,14 @@ def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher:
     """Evaluate the fixed subnet set (``subnets.csv``); on a main supernet also run the
     registered Pareto searcher (``archs.jsonl``, ``curve.csv``, ``best.json``)."""
     from nasrepro.experiments.common import load_data
-    from nasrepro.search import write_search_outputs
+    from nasrepro.search import n_evaluations_of, write_search_outputs
 
     start = time.time()
     if supernet not in TRAININGS:
         raise UnknownNameError(f"unknown AttentiveNAS supernet '{supernet}'; known: "
                                f"{', '.join(TRAININGS)}")
     space = space_of(config)
-    entry = get_method("attentivenas", searcher, kind="searcher") if supernet == "main" else None
+    entry = get_method("searcher", searcher, paper=PAPER) if supernet == "main" else None
     _, _, subnets = load_prior(config)
     data = load_data(config)
     model = load_supernet(config, supernet_dir_)
@@ -326,8 +336,10 @@ def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher:
     extra: dict[str, Any] = {"supernet": supernet, "n_subnets": len(subnets),
                              "subnet_eval_s": round(eval_s, 3)}
     if entry is not None:
-        result = entry.factory(space, lambda archs: evaluate(model, archs), seed=seed,
-                               settings=config["attentivenas"]["search"],
+        settings = config["attentivenas"]["search"]
+        result = entry.factory(space, lambda archs: evaluate(model, archs),
+                               n_evaluations_of(settings["population"], settings["generations"]),
+                               constraint=None, seed=seed, settings=settings,
                                progress=config.get("progress", True))
         write_search_outputs(result, out_dir)
         extra.update(searcher=searcher, n_search_evaluated=result.n_evaluated)
@@ -353,7 +365,6 @@ def predictor_study(config: dict, out: str | Path) -> dict:
     seed; else the seed-vs-seed entry is NaN).
     """
     from nasrepro.metrics.ranking import kendall_tau_ci
-    from nasrepro.predictors.random_forest import fit_random_forest, predict
 
     start = time.time()
     ac = config["attentivenas"]
@@ -379,12 +390,10 @@ def predictor_study(config: dict, out: str | Path) -> dict:
     rng.shuffle(order)
     n_train = max(2, int(round(pc["train_fraction"] * len(rows))))
     train_i, test_i = sorted(order[:n_train]), sorted(order[n_train:])
-    feats = [space.features(s["arch"]) for s in rows]
+    archs = [s["arch"] for s in rows]
     y = [long0[s["arch_id"]] for s in rows]
-    model = fit_random_forest([feats[i] for i in train_i], [y[i] for i in train_i],
-                              seed=pc["seed"], n_estimators=pc["n_estimators"],
-                              max_depth=pc["max_depth"])
-    pred = [float(v) for v in predict(model, [feats[i] for i in test_i])] if test_i else []
+    score = fit_predictor(config, space, [archs[i] for i in train_i], [y[i] for i in train_i])
+    pred = [float(v) for v in score([archs[i] for i in test_i])] if test_i else []
     true = [y[i] for i in test_i]
     boot = {"n_resamples": pc["bootstrap_resamples"], "seed": pc["seed"]}
     result: dict[str, Any] = {

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.io import read_json, write_json, write_provenance, write_text
-from nasrepro.registry import get_method
+from nasrepro.registry import get_method, list_methods
 from nasrepro.spaces import SearchSpace, get_space
 
 PAPER = "darts_snas"
@@ -58,7 +58,8 @@ class Group:
 
     Attributes:
         method: the registered method name.
-        kind: ``search`` or ``baseline``.
+        kind: ``relaxation`` (a differentiable search) or ``searcher`` (a baseline without
+            a supernet).
         level: the penalty level (``snas`` only), else None.
     """
 
@@ -77,16 +78,30 @@ class Group:
         return f"{self.method}-{self.level}" if self.level else self.method
 
 
+def method_entry(name: str) -> Any:
+    """The registered ``relaxation`` (a differentiable search) or, failing that, ``searcher``
+    (a baseline that needs no supernet, e.g. ``random-cell``) called ``name``."""
+    from nasrepro.errors import UnknownNameError
+
+    try:
+        return get_method("relaxation", name, paper=PAPER)
+    except UnknownNameError:
+        try:
+            return get_method("searcher", name, paper=PAPER)
+        except UnknownNameError:
+            known = [e.name for e in list_methods(PAPER)]
+            raise UnknownNameError(
+                f"unknown darts_snas method '{name}'; known: {', '.join(known)} (a relaxation or "
+                f"searcher registered for darts_snas in methods/, or fix the config)") from None
+
+
 def groups(config: dict) -> list[Group]:
     """Every group of the profile, in config order (``snas`` once per level of
     ``darts_snas.snas_levels``)."""
     dc = config[PAPER]
     out = []
     for name in dc["methods"]:
-        entry = get_method(PAPER, name)
-        if entry.kind not in ("search", "baseline"):
-            raise ConfigError(f"darts_snas method '{name}' has kind '{entry.kind}'; register it "
-                              f"with kind='search' or kind='baseline'")
+        entry = method_entry(name)
         if name == "snas":
             for level in dc["snas_levels"]:
                 if level not in dc["penalty_lambdas"]:
@@ -227,7 +242,7 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
     start = time.time()
     out_dir = Path(out_dir)
     group = group_of(config, group_name)
-    if group.kind != "search":
+    if group.kind != "relaxation":
         raise ConfigError(f"group '{group.label}' is a baseline and has no search; it is only "
                           f"retrained (nasrepro retrain --paper darts_snas --role {group.dirname})")
     dc = config[PAPER]
@@ -237,7 +252,7 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
     cfg = TrainConfig.from_dict(train_cfg)
     costs = snas_cost_table(space)
     lam = float(dc["penalty_lambdas"][group.level]) if group.level else 0.0
-    entry = get_method(PAPER, group.method, kind="search")
+    entry = get_method("relaxation", group.method, paper=PAPER)
     step = entry.factory(space, seed=seed, settings=dc, epochs=epochs, edge_costs=costs,
                          penalty_lambda=lam)
     step.arch.to(config["device"])
@@ -335,9 +350,11 @@ def role_spec(config: dict, role: str, index: int,
     if not 0 <= index < len(seeds):
         raise ConfigError(f"--index {index} is out of range; the profile has {len(seeds)} seeds")
     seed = seeds[index]
-    if group.kind == "baseline":
-        entry = get_method(PAPER, group.method, kind="baseline")
-        arch = entry.factory(retrain_space(config, group), index)
+    if group.kind == "searcher":
+        entry = get_method("searcher", group.method, paper=PAPER)
+        result = entry.factory(retrain_space(config, group), None, 1, constraint=None,
+                               seed=index, settings=config[PAPER], progress=False)
+        arch = result.best["arch"]
     else:
         if search_best is None:
             raise ConfigError(f"role {role} needs --search-best (the search's final.json)")

@@ -69,7 +69,7 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
 
     checks: list[tuple[str, Any]] = [("fbnetv3.preset", lambda: arch_space(config))]
     checks += [("fbnetv3.predictor_methods",
-                lambda n=n: get_method("fbnetv3", n, kind="predictor"))
+                lambda n=n: get_method("predictor", n, paper="fbnetv3"))
                for n in config["fbnetv3"]["predictor_methods"]]
     return checks
 
@@ -367,7 +367,7 @@ def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Pa
     y = np.array([e["score"] for e in entries], dtype=np.float64)
     pretrained = load_proxy(config, proxy)
     runs, preds = [], []
-    methods = [(m, get_method("fbnetv3", m, kind="predictor")) for m in fb["predictor_methods"]]
+    methods = [(m, get_method("predictor", m, paper="fbnetv3")) for m in fb["predictor_methods"]]
     for pseed in fb["predictor_seeds"]:
         rng = random.Random(f"predictor-split-{pseed}")
         idx = list(range(len(cands)))

@@ -49,11 +49,11 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
     sc = config["spos"]
     checks: list[tuple[str, Any]] = [("spos.preset", lambda: supernet_space(config, "block"))]
     for key, kind in (("samplers", "sampler"), ("searchers", "searcher")):
-        checks += [(f"spos.{key}", lambda n=n, k=kind: get_method("spos", n, kind=k))
+        checks += [(f"spos.{key}", lambda n=n, k=kind: get_method(k, n, paper="spos"))
                    for n in sc[key]]
-    checks += [("spos.main_sampler", lambda: get_method("spos", sc["main_sampler"], "sampler")),
+    checks += [("spos.main_sampler", lambda: get_method("sampler", sc["main_sampler"], "spos")),
                ("spos.main_searcher",
-                lambda: get_method("spos", sc["main_searcher"], "searcher"))]
+                lambda: get_method("searcher", sc["main_searcher"], "spos"))]
     return checks
 
 
@@ -104,9 +104,14 @@ def role_arch(config: dict, role: str, index: int) -> tuple[dict, int]:
                            f"best.json")
 
 
-def _sampler(config: dict, space: SearchSpace, name: str, seed: int) -> Any:
-    entry = get_method("spos", name, kind="sampler")
-    return entry.factory(space, seed, macs_bins=config["spos"].get("macs_bins"))
+def make_sampler(config: dict, space: SearchSpace, name: str, seed: int) -> Any:
+    """A registered sampler for a single-path supernet (attentive ones score ``k = 3``
+    candidates by minibatch loss, the MACs prior from 2000 uniform paths)."""
+    from nasrepro.samplers import SamplerContext, uniform_prior
+
+    entry = get_method("sampler", name, paper="spos")
+    context = SamplerContext(prior=uniform_prior(space), macs_bins=config["spos"].get("macs_bins"))
+    return entry.factory(space, seed, context)
 
 
 def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
@@ -120,7 +125,7 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
     start = time.time()
     out_dir = Path(out_dir)
     space = supernet_space(config, supernet)
-    step = SinglePathStep(_sampler(config, space, sampler, seed))
+    step = SinglePathStep(make_sampler(config, space, sampler, seed))
     cfg = TrainConfig.from_dict(config["spos"]["supernet_train"])
     data = load_data(config)
     check_space_matches_data(space, data)
@@ -183,18 +188,19 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
     """Search a trained supernet with a registered searcher; write archs.jsonl, curve.csv,
     best.json (the search's outputs) into ``out_dir``."""
     from nasrepro.experiments.common import load_data
-    from nasrepro.search import write_search_outputs
+    from nasrepro.search import n_evaluations_of, write_search_outputs
 
     start = time.time()
     space = supernet_space(config, supernet)
-    entry = get_method("spos", searcher, kind="searcher")
+    entry = get_method("searcher", searcher, paper="spos")
     data = load_data(config)  # after the name checks: unknown names fail first
     model = load_supernet(config, supernet, supernet_dir)
     limit = macs_limit(config)
+    settings = config["spos"]["search"]
     result = entry.factory(space, supernet_fitness(config, model, data),
+                           n_evaluations_of(settings["population"], settings["generations"]),
                            constraint=lambda a: space.cost(a).macs <= limit, seed=seed,
-                           settings=config["spos"]["search"],
-                           progress=config.get("progress", True))
+                           settings=settings, progress=config.get("progress", True))
     write_search_outputs(result, out_dir)
     write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
                      device=config["device"], dataset_checksum=data.checksum,

@@ -63,7 +63,7 @@ def search_runs(config: dict) -> list[dict[str, Any]]:
     root = profile_dir(config)
     out = []
     for g in _groups(config):
-        if g.kind != "search":
+        if g.kind != "relaxation":
             continue
         for seed in config["seeds"]:
             d = root / PAPER / "search" / g.dirname / f"seed{seed}"

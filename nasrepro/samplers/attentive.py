@@ -25,22 +25,18 @@ Ties go to the first candidate.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
+from nasrepro.samplers.protocol import Predictor
 from nasrepro.samplers.sandwich import _set_rng_state
 from nasrepro.spaces.base import Arch, SearchSpace
 from nasrepro.spaces.macs_prior import MacsHistogram, sample_in_macs_range
 from nasrepro.training.loop import split_logits
 
 __all__ = ["AttentiveChooser", "Predictor"]
-
-#: ``f(archs) -> predicted accuracies`` (one float per arch; higher is better).
-Predictor = Callable[[list[Arch]], Sequence[float]]
-
 
 class AttentiveChooser:
     """BestUp-k / WorstUp-k choice of one subnet per call (``choose`` of ``SandwichStep``).

@@ -1,7 +1,8 @@
 """Single-path supernet training step (SPOS, Guo et al. 2019, Eq. 4-5).
 
 A strategy for the one training loop (:func:`nasrepro.training.train`): each step draws one
-path from a sampler and trains the supernet's weights of that path only.
+path from a sampler (any registered ``sampler``, :mod:`nasrepro.samplers.protocol`: uniform,
+FLOPs-binned, or an attentive BestUp/WorstUp chooser) and trains that path's weights only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ class SinglePathStep:
         self.sampled_macs: list[int] = []
 
     def __call__(self, model: nn.Module, x: Tensor, y: Tensor, ctx: Any) -> dict[str, float]:
-        arch = self.sampler.sample()
+        archs = self.sampler(model, x, y, ctx)
+        if len(archs) != 1:
+            raise ValueError(f"a single-path step trains one path per step; the sampler "
+                             f"returned {len(archs)}")
+        arch = archs[0]
         logits = model(x, arch)
         loss = ctx.criterion(logits, y)
         loss.backward()
@@ -28,8 +33,10 @@ class SinglePathStep:
         return {"loss": loss.item(), "acc": acc}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"sampler": self.sampler.state_dict(), "sampled_macs": list(self.sampled_macs)}
+        state = getattr(self.sampler, "state_dict", dict)()
+        return {"sampler": state, "sampled_macs": list(self.sampled_macs)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.sampler.load_state_dict(state["sampler"])
+        if hasattr(self.sampler, "load_state_dict"):
+            self.sampler.load_state_dict(state["sampler"])
         self.sampled_macs = list(state["sampled_macs"])

@@ -27,6 +27,12 @@ class UniformSampler:
     def sample(self) -> Arch:
         return self.space.sample(self.rng)
 
+    def __call__(self, model: Any = None, x: Any = None, y: Any = None,
+                 ctx: Any = None) -> list[Arch]:
+        """The sampler protocol (:mod:`nasrepro.samplers.protocol`): one path, the model and
+        batch unused."""
+        return [self.sample()]
+
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.getstate()}
 

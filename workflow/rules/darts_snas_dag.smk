@@ -3,7 +3,7 @@ from nasrepro.experiments.darts_snas import groups as _darts_snas_groups
 
 R_DS = f"{P}/darts_snas"
 DS_GROUPS = _darts_snas_groups(config)
-DS_SEARCH = [g.dirname for g in DS_GROUPS if g.kind == "search"]
+DS_SEARCH = [g.dirname for g in DS_GROUPS if g.kind == "relaxation"]
 DS_ALL = [g.dirname for g in DS_GROUPS]
 DS_GPU = 1 if config["device"].startswith("cuda") else 0
 

@@ -1,0 +1,71 @@
+"""Searchers (registry kind ``searcher``): find archs with a batched ``evaluate``.
+
+One signature: ``(space, evaluate, budget, *, constraint, seed, settings, progress) ->
+SearchResult``, where ``budget`` is the number of candidates to evaluate and ``settings`` the
+pipeline's search settings (``spos.search``, ``attentivenas.search``: population, top-k,
+crossover, mutation). Random search, SPOS evolution (Algorithm 1) and AttentiveNAS's Pareto
+evolution run in both supernet pipelines; the random cell (DARTS Sec. 3.3 baseline) is the
+``darts_snas`` searcher that needs no evaluation. Each entry only combines library parts of
+:mod:`nasrepro.search`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nasrepro.registry import register_method
+from nasrepro.search import Evaluate, SearchResult, evolution_search, random_search
+from nasrepro.search.pareto_evolution import pareto_evolution_search
+from nasrepro.spaces.base import SearchSpace
+from nasrepro.spaces.darts import NUM_OPS, derive_darts
+
+SUPERNET_PAPERS = ("spos", "attentivenas")
+
+
+def _evolution_settings(budget: int, settings: dict) -> dict[str, Any]:
+    population = int(settings["population"])
+    return dict(population=population, generations=max(1, budget // population),
+                topk=settings["topk"], n_crossover=settings["n_crossover"],
+                n_mutation=settings["n_mutation"], mutation_prob=settings["mutation_prob"])
+
+
+@register_method("evolution", kind="searcher", papers=SUPERNET_PAPERS)
+def evolution(space: SearchSpace, evaluate: Evaluate, budget: int, *, constraint: Any,
+              seed: int, settings: dict, progress: bool = False) -> SearchResult:
+    """Evolutionary search, SPOS Algorithm 1 (population, top-k, crossover, mutation)."""
+    return evolution_search(space, evaluate, constraint=constraint, seed=seed,
+                            progress=progress, **_evolution_settings(budget, settings))
+
+
+@register_method("pareto-evolution", kind="searcher", papers=SUPERNET_PAPERS)
+def pareto_evolution(space: SearchSpace, evaluate: Evaluate, budget: int, *, constraint: Any,
+                     seed: int, settings: dict, progress: bool = False) -> SearchResult:
+    """Evolution with Pareto (accuracy vs MACs) parent selection (AttentiveNAS)."""
+    return pareto_evolution_search(space, evaluate, constraint=constraint, seed=seed,
+                                   progress=progress, **_evolution_settings(budget, settings))
+
+
+@register_method("random", kind="searcher", papers=SUPERNET_PAPERS)
+def random(space: SearchSpace, evaluate: Evaluate, budget: int, *, constraint: Any, seed: int,
+           settings: dict, progress: bool = False) -> SearchResult:
+    """Random search with the same number of evaluated candidates as evolution."""
+    return random_search(space, evaluate, constraint=constraint, seed=seed, progress=progress,
+                         n_evals=budget, batch_size=int(settings["population"]))
+
+
+@register_method("random-cell", kind="searcher", papers=("darts_snas",))
+def random_cell(space: SearchSpace, evaluate: Evaluate | None, budget: int, *,
+                constraint: Any, seed: int, settings: dict,
+                progress: bool = False) -> SearchResult:
+    """Random cells: N(0, 1) logits derived with the DARTS rule (2 edges per node); nothing
+    is evaluated (the fitness is NaN)."""
+    g = torch.Generator().manual_seed(10_000 + int(seed))
+    normal = torch.randn(space.num_edges, NUM_OPS, generator=g)
+    reduce = torch.randn(space.num_edges, NUM_OPS, generator=g)
+    arch = derive_darts(normal, reduce, steps=space.steps)
+    cost = space.cost(arch)
+    entry = {"n": 1, "generation": 0, "arch": arch, "arch_id": space.arch_id(arch),
+             "fitness": float("nan"), "macs": cost.macs, "params": cost.params}
+    return SearchResult.from_evaluated([entry], meta={"searcher": "random-cell", "seed": seed})
