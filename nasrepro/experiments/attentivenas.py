@@ -38,12 +38,12 @@ import numpy as np
 import torch
 
 from nasrepro.errors import ConfigError, DataError, UnknownNameError
+from nasrepro.harness import Run
 from nasrepro.io import (
     atomic_path,
     read_json,
     read_jsonl,
     write_json,
-    write_provenance,
     write_text,
 )
 from nasrepro.registry import get_method
@@ -119,7 +119,7 @@ def build_prior(config: dict, out_dir: str | Path) -> dict:
     """
     from nasrepro.spaces.macs_prior import macs_histogram, stratified_archs
 
-    start = time.time()
+    run = Run()
     ac = config["attentivenas"]
     pc = ac["prior"]
     space = space_of(config)
@@ -144,8 +144,7 @@ def build_prior(config: dict, out_dir: str | Path) -> dict:
     out_dir = Path(out_dir)
     write_json(out_dir / "subnets.json", subnets)
     write_json(out_dir / "prior.json", prior)
-    write_provenance(out_dir, config=config, seed=pc["seed"], wall_time_s=time.time() - start,
-                     device="cpu", extra={"step": "prior"})
+    run.finish(out_dir, config, seed=pc["seed"], device="cpu", extra={"step": "prior"})
     return prior
 
 
@@ -248,7 +247,7 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
     from nasrepro.experiments.common import check_space_matches_data, load_data
     from nasrepro.training import TrainConfig, train
 
-    start = time.time()
+    run = Run()
     out_dir = Path(out_dir)
     space = space_of(config)
     cfg = TrainConfig.from_dict(train_config(config, supernet))
@@ -276,13 +275,9 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
     tmp.replace(out_dir / "supernet.pt")
     write_text(out_dir / "sampled_macs.csv",
                "step,macs\n" + "".join(f"{i},{m}\n" for i, m in enumerate(step.sampled_macs)))
-    ckpt = out_dir / "checkpoint.pt"
-    if ckpt.exists():
-        ckpt.unlink()
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device=config["device"], dataset_checksum=data.checksum,
-                     extra={"supernet": supernet, "sampler": sampler,
-                            "train_images": cfg.epochs * _steps(data, cfg) * cfg.batch_size})
+    run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
+               extra={"supernet": supernet, "sampler": sampler,
+                      "train_images": cfg.epochs * _steps(data, cfg) * cfg.batch_size})
 
 
 def _steps(data: Any, cfg: Any) -> int:
@@ -313,7 +308,7 @@ def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher:
     from nasrepro.experiments.common import load_data
     from nasrepro.search import n_evaluations_of, write_search_outputs
 
-    start = time.time()
+    run = Run()
     if supernet not in TRAININGS:
         raise UnknownNameError(f"unknown AttentiveNAS supernet '{supernet}'; known: "
                                f"{', '.join(TRAININGS)}")
@@ -343,8 +338,8 @@ def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher:
                                progress=config.get("progress", True))
         write_search_outputs(result, out_dir)
         extra.update(searcher=searcher, n_search_evaluated=result.n_evaluated)
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device=config["device"], dataset_checksum=data.checksum, extra=extra)
+    run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
+               extra=extra)
 
 
 # --------------------------------------------------------------------------- 4. predictor
@@ -366,7 +361,7 @@ def predictor_study(config: dict, out: str | Path) -> dict:
     """
     from nasrepro.metrics.ranking import kendall_tau_ci
 
-    start = time.time()
+    run = Run()
     ac = config["attentivenas"]
     pc = ac["predictor"]
     space = space_of(config)
@@ -414,9 +409,7 @@ def predictor_study(config: dict, out: str | Path) -> dict:
                                "pvalue": math.nan, "n": 0, "seeds": [seeds[0]]}
     out = Path(out)
     write_json(out, result)
-    write_provenance(out.parent, config=config, seed=pc["seed"],
-                     wall_time_s=time.time() - start, device="cpu",
-                     extra={"step": "predictor"})
+    run.finish(out.parent, config, seed=pc["seed"], device="cpu", extra={"step": "predictor"})
     return result
 
 

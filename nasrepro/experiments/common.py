@@ -7,14 +7,14 @@ writes into its own run directory with ``config.resolved.yaml`` and ``provenance
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from nasrepro.errors import ConfigError, DataError, MissingInputError
-from nasrepro.io import read_json, write_json, write_provenance
+from nasrepro.harness import Run
+from nasrepro.io import read_json, write_json
 from nasrepro.spaces.base import SearchSpace
 
 
@@ -129,7 +129,7 @@ def make_data_splits(config: dict, out: str | Path) -> dict:
     """Load (fetch) the dataset, check it, make the fixed splits and write them to ``out``."""
     from nasrepro.data import load_dataset, make_splits
 
-    start = time.time()
+    run = Run()
     dcfg = config["data"]
     _check_supported(dcfg["dataset"])
     ds = load_dataset(dcfg["dataset"], dcfg.get("path"))
@@ -138,9 +138,8 @@ def make_data_splits(config: dict, out: str | Path) -> dict:
     out = Path(out)
     write_json(out, splits, indent=None)
     print(f"data: {dcfg['dataset']} from {ds.source} -> {out}", file=sys.stderr)
-    write_provenance(out.parent, config=config, seed=dcfg["split_seed"],
-                     wall_time_s=time.time() - start, device="cpu",
-                     dataset_checksum=ds.checksum, extra={"data_source": ds.source})
+    run.finish(out.parent, config, seed=dcfg["split_seed"], device="cpu",
+               dataset_checksum=ds.checksum, extra={"data_source": ds.source})
     return splits
 
 
@@ -180,7 +179,7 @@ def retrain_arch(config: dict, space: SearchSpace, arch: dict, train_cfg: dict, 
     from nasrepro.evaluation import accuracy
     from nasrepro.training import TrainConfig, train
 
-    start = time.time()
+    run = Run()
     out_dir = Path(out_dir)
     data = load_data(config)
     check_space_matches_data(space, data)
@@ -209,9 +208,5 @@ def retrain_arch(config: dict, space: SearchSpace, arch: dict, train_cfg: dict, 
     if extra:
         metrics.update(extra)
     write_json(out_dir / "metrics.json", metrics)
-    ckpt = out_dir / "checkpoint.pt"
-    if ckpt.exists():
-        ckpt.unlink()  # finished: the checkpoint is only for resuming
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device=config["device"], dataset_checksum=data.checksum)
+    run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum)
     return metrics

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from nasrepro.errors import ConfigError, UnknownNameError
-from nasrepro.io import read_json, write_json, write_provenance, write_text
+from nasrepro.harness import Run
+from nasrepro.io import read_json, write_json, write_text
 from nasrepro.registry import get_method, list_methods
 from nasrepro.spaces import SearchSpace, get_space
 
@@ -239,7 +239,7 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
     from nasrepro.samplers.darts_search import derived_arch, snas_cost_table
     from nasrepro.training import TrainConfig, train
 
-    start = time.time()
+    run = Run()
     out_dir = Path(out_dir)
     group = group_of(config, group_name)
     if group.kind != "relaxation":
@@ -312,12 +312,8 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
         "alpha": {k: v.detach().cpu().tolist() for k, v in step.arch.logits().items()},
     }
     write_json(out_dir / "final.json", final)
-    ckpt = out_dir / "checkpoint.pt"
-    if ckpt.exists():
-        ckpt.unlink()
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device=config["device"], dataset_checksum=full.checksum,
-                     extra={"group": group.label, "penalty_lambda": lam})
+    run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=full.checksum,
+               extra={"group": group.label, "penalty_lambda": lam})
     return final
 
 

@@ -31,7 +31,6 @@ import argparse
 import csv
 import dataclasses
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,8 @@ import torch
 
 from nasrepro.config import seeds_of
 from nasrepro.errors import ConfigError, UnknownNameError
-from nasrepro.io import atomic_path, read_json, write_json, write_jsonl, write_provenance
+from nasrepro.harness import Run
+from nasrepro.io import atomic_path, read_json, write_json, write_jsonl
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
 from nasrepro.spaces.recipe import JointSpace, RecipeSpace
@@ -172,7 +172,7 @@ def pretrain(config: dict, out_dir: str | Path) -> dict:
         proxy_targets,
     )
 
-    start = time.time()
+    run = Run()
     out_dir = Path(out_dir)
     fb = config["fbnetv3"]
     space = joint_space(config)
@@ -195,8 +195,7 @@ def pretrain(config: dict, out_dir: str | Path) -> dict:
     with atomic_path(out_dir / "proxy.pt") as tmp:
         torch.save({"state_dict": model.state_dict(), "summary": summary}, tmp)
     write_json(out_dir / "proxy.json", summary)
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device="cpu", extra={"step": "fbnetv3-pretrain"})
+    run.finish(out_dir, config, seed=seed, device="cpu", extra={"step": "fbnetv3-pretrain"})
     return summary
 
 
@@ -228,7 +227,7 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
     from nasrepro.search import write_search_outputs
     from nasrepro.search.fbnetv3_coarse import coarse_search, fine_search, sobol_pool
 
-    start = time.time()
+    run = Run()
     out_dir = Path(out_dir)
     fb = config["fbnetv3"]
     space = joint_space(config, mode)
@@ -262,7 +261,7 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
                            iterations=co["iterations"], threshold=co["threshold"],
                            explore=co["explore"], seed=seed, corr_method=co["corr"],
                            heldout=co["heldout"])
-    coarse_s = time.time() - start
+    coarse_s = run.elapsed()
     fi = fb["fine"]
     top = sorted(coarse.entries, key=lambda e: -e["score"])[:fi["n_start"]]
     fine = fine_search(space, coarse.score_fn, start=[e["candidate"] for e in top],
@@ -334,10 +333,9 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
     write_json(out_dir / "summary.json", {k: v for k, v in summary.items()
                                           if k != "coarse_wall_s"})
     write_json(out_dir / "best.json", best)
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device=config["device"], dataset_checksum=data.checksum,
-                     extra={"step": "fbnetv3-search", "budget": budget, "mode": mode,
-                            "coarse_wall_s": round(coarse_s, 3)})
+    run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
+               extra={"step": "fbnetv3-search", "budget": budget, "mode": mode,
+                      "coarse_wall_s": round(coarse_s, 3)})
     return summary
 
 
@@ -356,7 +354,7 @@ def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Pa
     from nasrepro.metrics.ranking import kendall_tau, spearman
     from nasrepro.registry import get_method
 
-    start = time.time()
+    run = Run()
     out_dir = Path(out_dir)
     fb = config["fbnetv3"]
     space = joint_space(config)
@@ -388,9 +386,8 @@ def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Pa
                        "predicted": float(pv)} for i, mv, pv in zip(test, t, p, strict=True)]
     _write_csv(out_dir / "predictor_runs.csv", runs)
     _write_csv(out_dir / "predictions.csv", preds)
-    write_provenance(out_dir, config=config, seed=None, wall_time_s=time.time() - start,
-                     device="cpu", extra={"step": "fbnetv3-predictor",
-                                          "search_dirs": [str(d) for d in search_dirs]})
+    run.finish(out_dir, config, seed=None, device="cpu",
+               extra={"step": "fbnetv3-predictor", "search_dirs": [str(d) for d in search_dirs]})
 
 
 # --- retraining -----------------------------------------------------------------------------

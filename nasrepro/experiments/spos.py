@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ import torch
 
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.experiments.spos_design import role_seeds, role_seeds_key
-from nasrepro.io import read_json, write_provenance, write_text
+from nasrepro.harness import Run
+from nasrepro.io import read_json, write_text
 from nasrepro.registry import get_method
 from nasrepro.spaces import SearchSpace, get_space
 
@@ -122,7 +122,7 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
     from nasrepro.samplers import SinglePathStep
     from nasrepro.training import TrainConfig, train
 
-    start = time.time()
+    run = Run()
     out_dir = Path(out_dir)
     space = supernet_space(config, supernet)
     step = SinglePathStep(make_sampler(config, space, sampler, seed))
@@ -148,12 +148,8 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
     (out_dir / ".supernet.pt.tmp").replace(out_dir / "supernet.pt")
     write_text(out_dir / "sampled_macs.csv",
                "step,macs\n" + "".join(f"{i},{m}\n" for i, m in enumerate(step.sampled_macs)))
-    ckpt = out_dir / "checkpoint.pt"
-    if ckpt.exists():
-        ckpt.unlink()
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device=config["device"], dataset_checksum=data.checksum,
-                     extra={"supernet": supernet, "sampler": sampler})
+    run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
+               extra={"supernet": supernet, "sampler": sampler})
 
 
 def load_supernet(config: dict, supernet: str, supernet_dir: str | Path) -> torch.nn.Module:
@@ -190,7 +186,7 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
     from nasrepro.experiments.common import load_data
     from nasrepro.search import n_evaluations_of, write_search_outputs
 
-    start = time.time()
+    run = Run()
     space = supernet_space(config, supernet)
     entry = get_method("searcher", searcher, paper="spos")
     data = load_data(config)  # after the name checks: unknown names fail first
@@ -202,9 +198,8 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
                            constraint=lambda a: space.cost(a).macs <= limit, seed=seed,
                            settings=settings, progress=config.get("progress", True))
     write_search_outputs(result, out_dir)
-    write_provenance(out_dir, config=config, seed=seed, wall_time_s=time.time() - start,
-                     device=config["device"], dataset_checksum=data.checksum,
-                     extra={"supernet": supernet, "searcher": searcher, "macs_limit": limit})
+    run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
+               extra={"supernet": supernet, "searcher": searcher, "macs_limit": limit})
 
 
 def role_spec(config: dict, role: str, index: int,
