@@ -25,22 +25,25 @@ from nasrepro.registry import register_method
 Score = Callable[[Sequence[dict]], np.ndarray]
 
 
+def _fbnetv3(space: Any, cands: list[dict], targets: list[float], seed: int, settings: dict,
+             pretrained: Any) -> Score:
+    model = train_predictor(space, cands, targets, PredictorConfig.from_dict(settings),
+                            seed=seed, pretrained=pretrained)
+    return lambda cs: model.score(space, cs)
+
+
 @register_method("pretrained", kind="predictor", papers=("fbnetv3",))
 def pretrained(space: Any, cands: list[dict], targets: list[float], *, seed: int,
                settings: dict, pretrained: Any = None) -> Score:
     """FBNetV3 predictor with proxy (MACs/params) pretraining, two-phase fit (the paper)."""
-    model = train_predictor(space, cands, targets, PredictorConfig.from_dict(settings),
-                            seed=seed, pretrained=pretrained)
-    return lambda cs: model.score(space, cs)
+    return _fbnetv3(space, cands, targets, seed, settings, pretrained)
 
 
 @register_method("scratch", kind="predictor", papers=("fbnetv3",))
 def scratch(space: Any, cands: list[dict], targets: list[float], *, seed: int,
             settings: dict, pretrained: Any = None) -> Score:
     """FBNetV3 predictor without proxy pretraining (ablation), same schedule."""
-    model = train_predictor(space, cands, targets, PredictorConfig.from_dict(settings),
-                            seed=seed, pretrained=None)
-    return lambda cs: model.score(space, cs)
+    return _fbnetv3(space, cands, targets, seed, settings, None)
 
 
 @register_method("random_forest", kind="predictor", papers=("fbnetv3", "attentivenas"))
