@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import torch
 from _common import fake_batch
 
-from nasrepro.config import load_config
+from nasrepro.config import load_config, methods_of
 from nasrepro.evaluation import evaluate_subnets
 from nasrepro.registry import get_method
 from nasrepro.samplers import SamplerContext, SandwichStep
@@ -100,8 +100,8 @@ def main() -> None:
     sw = ac["sandwich"]
     print(f"supernet training: batch {ac['supernet_train']['batch_size']}, max + "
           f"{sw['n_random']} + min subnets per step, k = {ac['attentive']['k']} (loss scorer)")
-    first, base = ac["samplers"][0], None
-    for sampler in ac["samplers"]:
+    first, base = methods_of(cfg, "attentivenas", "sampler")[0], None
+    for sampler in methods_of(cfg, "attentivenas", "sampler"):
         ips = bench_train(cfg, space, sampler, args.steps)
         base = base or ips
         print(f"  {sampler:10s} {ips:8.0f} img/s ({ips / base:.2f}x {first})")

@@ -82,6 +82,33 @@ def seeds_of(config: dict, paper: str, key: str = "seeds") -> list[int]:
     return list(own) if own else list(config["seeds"])
 
 
+def methods_of(config: dict, paper: str, kind: str) -> list[str]:
+    """The registered methods of ``kind`` a paper compares: ``config[paper]["methods"][kind]``
+    (every paper lists its methods the same way, ``<paper>.methods.<kind>: [...]``)."""
+    return list(config[paper]["methods"].get(kind) or [])
+
+
+#: keys of earlier versions -> where they live now (a one-line error names the move).
+MOVED_KEYS = {
+    ("spos", "samplers"): "spos.methods.sampler",
+    ("spos", "searchers"): "spos.methods.searcher",
+    ("attentivenas", "samplers"): "attentivenas.methods.sampler",
+    ("attentivenas", "searcher"): "attentivenas.methods.searcher (a list of one)",
+    ("fbnetv3", "predictor_methods"): "fbnetv3.methods.predictor",
+}
+
+
+def _check_moved_keys(config: dict, source: str) -> None:
+    for (paper, key), new in MOVED_KEYS.items():
+        if key in (config.get(paper) or {}):
+            raise ConfigError(f"config key '{paper}.{key}' moved to '{new}' (methods are listed "
+                              f"by kind, <paper>.methods.<kind>); rename it in {source}")
+    if isinstance((config.get("darts_snas") or {}).get("methods"), list):
+        raise ConfigError(f"config key 'darts_snas.methods' is by kind now: "
+                          f"{{relaxation: [darts-1st, darts-2nd, snas], searcher: [random-cell]}}; "
+                          f"change it in {source}")
+
+
 def list_profiles() -> list[str]:
     """Profiles available in ``config/``."""
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
@@ -100,6 +127,7 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 def validate_config(config: dict, source: str = "the config") -> dict:
     """Validate ``config`` in place (filling defaults); raise ConfigError on the first problem."""
+    _check_moved_keys(config, source)
     validator = _Validator(load_schema(), registry=_REGISTRY)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:

@@ -129,7 +129,7 @@ def test_sandwich_with_the_uniform_sampler_equals_its_own_uniform_slots(space) -
 def test_config_sections_fill_defaults() -> None:
     for profile in ("tiny", "default", "cifar10", "imagenet"):
         ac = load_config(profile)["attentivenas"]
-        assert ac["samplers"] == ["uniform", "bestup", "worstup"]
+        assert ac["methods"]["sampler"] == ["uniform", "bestup", "worstup"]
         assert ac["attentive"]["k"] >= 1 and ac["sandwich"]["grad_clip_value"] == 1.0
         get_space(ac["preset"])  # the preset exists
     ac = load_config("imagenet")["attentivenas"]

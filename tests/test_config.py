@@ -59,3 +59,34 @@ def test_invalid_values_name_the_key(override: dict, key: str) -> None:
         load_config("tiny", override)
     msg = str(err.value)
     assert f"'{key}'" in msg and "\n" not in msg and "fix" in msg
+
+
+def test_every_paper_lists_its_methods_by_kind() -> None:
+    from nasrepro.config import methods_of
+
+    cfg = load_config("tiny")
+    assert methods_of(cfg, "spos", "sampler") == ["uniform", "flops-binned"]
+    assert methods_of(cfg, "attentivenas", "searcher") == ["pareto-evolution"]
+    assert methods_of(cfg, "darts_snas", "relaxation") == ["darts-1st", "darts-2nd", "snas"]
+    assert methods_of(cfg, "fbnetv3", "predictor") == ["pretrained", "scratch", "random_forest"]
+    # an override of one kind keeps the other kinds of the profile
+    over = load_config("tiny", {"spos": {"methods": {"searcher": ["random"]}}})
+    assert methods_of(over, "spos", "sampler") == ["uniform", "flops-binned"]
+
+
+@pytest.mark.parametrize(("override", "moved_to"), [
+    ({"spos": {"samplers": ["uniform"]}}, "spos.methods.sampler"),
+    ({"spos": {"searchers": ["random"]}}, "spos.methods.searcher"),
+    ({"attentivenas": {"searcher": "evolution"}}, "attentivenas.methods.searcher"),
+    ({"fbnetv3": {"predictor_methods": ["scratch"]}}, "fbnetv3.methods.predictor"),
+    ({"darts_snas": {"methods": ["darts-1st"]}}, "relaxation: [darts-1st"),
+])
+def test_keys_of_earlier_versions_name_their_new_place(override: dict, moved_to: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config("tiny", override)
+    assert moved_to in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_kind_the_paper_does_not_use_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="relaxation"):
+        load_config("tiny", {"spos": {"methods": {"relaxation": ["darts-1st"]}}})

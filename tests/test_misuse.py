@@ -194,7 +194,8 @@ def test_a_job_resolves_exactly_the_workflow_config_from_its_command_line() -> N
     from nasrepro.determinism import threads_from_argv
 
     config = load_config("tiny", {"results_dir": "/tmp/x y", "threads": 3, "progress": False,
-                                  "spos": {"searchers": ["random"], "search": {"topk": 2}}})
+                                  "spos": {"methods": {"searcher": ["random"]},
+                                           "search": {"topk": 2}}})
     args = shlex.split(job_config_args(config))
     assert args[:2] == ["--profile", "tiny"] and args[2] == "--config-override"
     assert load_job_config("tiny", args[3]) == config

@@ -104,7 +104,7 @@ def test_fbnetv3_tables_run_dirs(config: dict) -> None:
     pdir.mkdir(parents=True)
     pd.DataFrame([{"method": m, "seed": s, "kendall_tau": 0.5, "spearman": 0.6, "rmse": 1.0,
                    "n_train": 8, "n_test": 4}
-                  for m in config["fbnetv3"]["predictor_methods"] for s in (0, 1)]
+                  for m in config["fbnetv3"]["methods"]["predictor"] for s in (0, 1)]
                  ).to_csv(pdir / "predictor_runs.csv", index=False)
     pred = fb.predictor_table(config)
     assert pred.columns[-1] == "run_dirs"

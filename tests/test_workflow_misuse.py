@@ -104,12 +104,12 @@ def test_a_results_dir_that_cannot_be_written_is_one_line(tmp_path: Path) -> Non
 
 
 UNKNOWN_NAMES = [
-    ({"spos": {"samplers": ["uniform", "nosuch"]}}, "spos.samplers"),
+    ({"spos": {"methods": {"sampler": ["uniform", "nosuch"]}}}, "spos.methods.sampler"),
     ({"spos": {"main_searcher": "nosuch"}}, "spos.main_searcher"),
     ({"spos": {"preset": "spos/nosuch"}}, "spos.preset"),
-    ({"darts_snas": {"methods": ["darts-1st", "nosuch"]}}, "darts_snas.methods"),
-    ({"attentivenas": {"searcher": "nosuch"}}, "attentivenas.searcher"),
-    ({"fbnetv3": {"predictor_methods": ["nosuch"]}}, "fbnetv3.predictor_methods"),
+    ({"darts_snas": {"methods": {"relaxation": ["darts-1st", "nosuch"]}}}, "darts_snas.methods"),
+    ({"attentivenas": {"methods": {"searcher": ["nosuch"]}}}, "attentivenas.methods.searcher"),
+    ({"fbnetv3": {"methods": {"predictor": ["nosuch"]}}}, "fbnetv3.methods.predictor"),
 ]
 
 
@@ -126,8 +126,8 @@ def test_unknown_names_are_config_errors_naming_the_key(override: dict, key: str
 
 
 @pytest.mark.parametrize(("override", "key"), [
-    ("spos={samplers: [uniform, nosuch]}", "spos.samplers"),
-    ("darts_snas={methods: [darts-1st, nosuch]}", "darts_snas.methods"),
+    ("spos={methods: {sampler: [uniform, nosuch]}}", "spos.methods.sampler"),
+    ("darts_snas={methods: {relaxation: [darts-1st, nosuch]}}", "darts_snas.methods"),
 ])
 def test_unknown_names_fail_before_any_job(tmp_path: Path, override: str, key: str) -> None:
     """Through Snakemake: one line, exit 2, before any job (two papers; the rest in-process)."""

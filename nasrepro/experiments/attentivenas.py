@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, DataError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import (
@@ -72,14 +73,17 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
     the Snakefile before any job, :func:`nasrepro.config.check_names`)."""
     ac = config["attentivenas"]
     checks: list[tuple[str, Any]] = [("attentivenas.preset", lambda: space_of(config))]
-    checks += [("attentivenas.samplers",
-                lambda n=n: get_method("sampler", n, paper=PAPER)) for n in ac["samplers"]]
+    checks += [("attentivenas.methods.sampler",
+                lambda n=n: get_method("sampler", n, paper=PAPER))
+               for n in methods_of(config, PAPER, "sampler")]
     checks += [("attentivenas.predictor.sampler",
                 lambda: get_method("sampler", ac["predictor"]["sampler"], paper=PAPER)),
-               ("attentivenas.predictor.method",
-                lambda: get_method("predictor", ac["predictor"]["method"], paper=PAPER)),
-               ("attentivenas.searcher",
-                lambda: get_method("searcher", ac["searcher"], paper=PAPER))]
+               *[("attentivenas.methods.predictor",
+                  lambda n=n: get_method("predictor", n, paper=PAPER))
+                 for n in methods_of(config, PAPER, "predictor")],
+               *[("attentivenas.methods.searcher",
+                  lambda n=n: get_method("searcher", n, paper=PAPER))
+                 for n in methods_of(config, PAPER, "searcher")]]
     return checks
 
 
@@ -196,7 +200,7 @@ def fit_predictor(config: dict, space: SearchSpace, archs: list[dict],
     """``score(archs)`` of the registered predictor ``attentivenas.predictor.method`` (paper:
     ``random_forest``) fitted on (arch, accuracy) pairs, seeded by ``predictor.seed``."""
     pc = config["attentivenas"]["predictor"]
-    entry = get_method("predictor", pc["method"], paper=PAPER)
+    entry = get_method("predictor", methods_of(config, PAPER, "predictor")[0], paper=PAPER)
     return entry.factory(space, archs, accs, seed=pc["seed"], settings=pc, pretrained=None)
 
 

@@ -39,10 +39,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import read_json, write_json, write_text
-from nasrepro.registry import get_method, list_methods
+from nasrepro.registry import get_method
 from nasrepro.spaces import SearchSpace, get_space
 
 PAPER = "darts_snas"
@@ -78,38 +79,23 @@ class Group:
         return f"{self.method}-{self.level}" if self.level else self.method
 
 
-def method_entry(name: str) -> Any:
-    """The registered ``relaxation`` (a differentiable search) or, failing that, ``searcher``
-    (a baseline that needs no supernet, e.g. ``random-cell``) called ``name``."""
-    from nasrepro.errors import UnknownNameError
-
-    try:
-        return get_method("relaxation", name, paper=PAPER)
-    except UnknownNameError:
-        try:
-            return get_method("searcher", name, paper=PAPER)
-        except UnknownNameError:
-            known = [e.name for e in list_methods(PAPER)]
-            raise UnknownNameError(
-                f"unknown darts_snas method '{name}'; known: {', '.join(known)} (a relaxation or "
-                f"searcher registered for darts_snas in methods/, or fix the config)") from None
-
-
 def groups(config: dict) -> list[Group]:
-    """Every group of the profile, in config order (``snas`` once per level of
-    ``darts_snas.snas_levels``)."""
+    """Every group of the profile: the ``darts_snas.methods.relaxation`` searches (``snas``
+    once per level of ``darts_snas.snas_levels``), then the ``methods.searcher`` baselines
+    (random cells: no supernet), in config order."""
     dc = config[PAPER]
     out = []
-    for name in dc["methods"]:
-        entry = method_entry(name)
-        if name == "snas":
-            for level in dc["snas_levels"]:
-                if level not in dc["penalty_lambdas"]:
-                    raise ConfigError(f"darts_snas.snas_levels has '{level}' but "
-                                      f"darts_snas.penalty_lambdas has no such key; add it")
-                out.append(Group(name, entry.kind, level))
-        else:
-            out.append(Group(name, entry.kind))
+    for kind in ("relaxation", "searcher"):
+        for name in methods_of(config, PAPER, kind):
+            get_method(kind, name, paper=PAPER)  # unknown names: a one-line error
+            if name == "snas":
+                for level in dc["snas_levels"]:
+                    if level not in dc["penalty_lambdas"]:
+                        raise ConfigError(f"darts_snas.snas_levels has '{level}' but "
+                                          f"darts_snas.penalty_lambdas has no such key; add it")
+                    out.append(Group(name, kind, level))
+            else:
+                out.append(Group(name, kind))
     return out
 
 
@@ -148,7 +134,7 @@ def retrain_space(config: dict, group: Group | None = None) -> SearchSpace:
 def name_checks(config: dict) -> list[tuple[str, Any]]:
     """(config key, check) for every registered name the ``darts_snas`` section gives (run by
     the Snakefile before any job, :func:`nasrepro.config.check_names`)."""
-    return [("darts_snas.methods", lambda: groups(config)),
+    return [("darts_snas.methods", lambda: groups(config)),  # both kinds, in table order
             ("darts_snas.search_space", lambda: search_space(config)),
             ("darts_snas.retrain_space", lambda: retrain_space(config))]
 

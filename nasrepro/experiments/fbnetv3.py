@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasrepro.config import seeds_of
+from nasrepro.config import methods_of, seeds_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import atomic_path, read_json, write_json, write_jsonl
@@ -68,9 +68,9 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
     from nasrepro.registry import get_method
 
     checks: list[tuple[str, Any]] = [("fbnetv3.preset", lambda: arch_space(config))]
-    checks += [("fbnetv3.predictor_methods",
+    checks += [("fbnetv3.methods.predictor",
                 lambda n=n: get_method("predictor", n, paper="fbnetv3"))
-               for n in config["fbnetv3"]["predictor_methods"]]
+               for n in methods_of(config, "fbnetv3", "predictor")]
     return checks
 
 
@@ -365,7 +365,8 @@ def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Pa
     y = np.array([e["score"] for e in entries], dtype=np.float64)
     pretrained = load_proxy(config, proxy)
     runs, preds = [], []
-    methods = [(m, get_method("predictor", m, paper="fbnetv3")) for m in fb["predictor_methods"]]
+    methods = [(m, get_method("predictor", m, paper="fbnetv3"))
+               for m in methods_of(config, "fbnetv3", "predictor")]
     for pseed in fb["predictor_seeds"]:
         rng = random.Random(f"predictor-split-{pseed}")
         idx = list(range(len(cands)))

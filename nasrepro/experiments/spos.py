@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.experiments.spos_design import role_seeds, role_seeds_key
 from nasrepro.harness import Run
@@ -48,9 +49,9 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
     runs them before any job (:func:`nasrepro.config.check_names`)."""
     sc = config["spos"]
     checks: list[tuple[str, Any]] = [("spos.preset", lambda: supernet_space(config, "block"))]
-    for key, kind in (("samplers", "sampler"), ("searchers", "searcher")):
-        checks += [(f"spos.{key}", lambda n=n, k=kind: get_method(k, n, paper="spos"))
-                   for n in sc[key]]
+    for kind in ("sampler", "searcher"):
+        checks += [(f"spos.methods.{kind}", lambda n=n, k=kind: get_method(k, n, paper="spos"))
+                   for n in methods_of(config, "spos", kind)]
     checks += [("spos.main_sampler", lambda: get_method("sampler", sc["main_sampler"], "spos")),
                ("spos.main_searcher",
                 lambda: get_method("searcher", sc["main_searcher"], "spos"))]

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import profile_dir
+from nasrepro.config import methods_of, profile_dir
 from nasrepro.io import atomic_path, read_json, read_jsonl
 
 LEADERBOARD_COLUMNS = ["paper", "method", "space", "arch_id", "arch", "macs", "params",
@@ -113,7 +113,7 @@ def build_pareto_table(config: dict) -> pd.DataFrame:
     prior = _prior(config)
     names = _bucket_names(prior)
     rows = []
-    for sampler in config["attentivenas"]["samplers"]:
+    for sampler in methods_of(config, "attentivenas", "sampler"):
         per_seed = [run_metrics(config, sampler, s) for s in config["seeds"]]
         row: dict[str, Any] = {"sampler": sampler_label(config, sampler), "method": sampler}
         for i, name in enumerate(names):
@@ -166,7 +166,7 @@ def measurements(config: dict) -> pd.DataFrame:
     """Tidy ``quantity, group, seed, value, run_dir`` of every number claims A1-A3 read."""
     base = profile_dir(config)
     rows = []
-    for sampler in config["attentivenas"]["samplers"]:
+    for sampler in methods_of(config, "attentivenas", "sampler"):
         for seed in config["seeds"]:
             run = str(_run_dir(config, sampler, seed).relative_to(base))
             for q, v in run_metrics(config, sampler, seed).items():
@@ -184,7 +184,7 @@ def measurements(config: dict) -> pd.DataFrame:
     # the sampler variant (claim A2's guard: the paper's ordering is for k = 50 with the
     # accuracy predictor as the scorer) and chance accuracy (guards)
     att = config["attentivenas"]["attentive"]
-    for sampler in config["attentivenas"]["samplers"]:
+    for sampler in methods_of(config, "attentivenas", "sampler"):
         if sampler in ("bestup", "worstup"):
             for q, v in (("attentive_k", float(att["k"])),
                          ("attentive_scorer_predictor", float(att["scorer"] == "predictor"))):
@@ -227,13 +227,12 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     from nasrepro.reporting.figures import plot_scatter_with_tau, save_figure
 
     out_dir = Path(out_dir)
-    ac = config["attentivenas"]
     prior = _prior(config)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
     # Pareto fronts
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for j, sampler in enumerate(ac["samplers"]):
+    for j, sampler in enumerate(methods_of(config, "attentivenas", "sampler")):
         c = colors[j % len(colors)]
         for k, seed in enumerate(config["seeds"]):
             pts = _points(config, sampler, seed)
@@ -278,7 +277,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     # so BestUp and WorstUp differ only inside the buckets
     fine = np.linspace(edges[0], edges[-1], 3 * (len(edges) - 1) + 1)
     styles = ["-", "--", ":", "-."]
-    for j, sampler in enumerate(ac["samplers"]):
+    for j, sampler in enumerate(methods_of(config, "attentivenas", "sampler")):
         macs = []
         for seed in config["seeds"]:
             df = pd.read_csv(_run_dir(config, sampler, seed) / "sampled_macs.csv")

@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasrepro.config import describe_seeds
+from nasrepro.config import describe_seeds, methods_of
 from nasrepro.io import read_json, write_text
 
 DONE, PARTLY, NOT_DONE, NA = "done", "partly", "not done", "n/a"
 
-#: per paper: (config key of its methods, the same-budget random baseline in that list, label)
+#: per paper: (kind of its methods, the same-budget random baseline of that kind, label)
 RANDOM_BASELINES = {
-    "spos": ("searchers", "random", "random search on the same supernet, same number of "
-                                    "evaluated candidates (S1)"),
-    "darts_snas": ("methods", "random-cell", "random cell retrained with the same protocol"),
-    "attentivenas": ("samplers", "uniform", "uniform (sandwich) sampling, same training budget"),
+    "spos": ("searcher", "random", "random search on the same supernet, same number of "
+                                   "evaluated candidates (S1)"),
+    "darts_snas": ("searcher", "random-cell", "random cell retrained with the same protocol"),
+    "attentivenas": ("sampler", "uniform", "uniform (sandwich) sampling, same training budget"),
 }
 #: per paper: figures that show performance over time (anytime curves)
 CURVES = {"spos": "spos_search_curve", "darts_snas": "darts_snas_search_curves",
@@ -92,15 +92,15 @@ def build_checklist(config: dict, paper_dir: str | Path, claims: pd.DataFrame) -
                       "differ only in their sampler/searcher/relaxation"))
     base = []
     for p in papers:
-        key, name, what = RANDOM_BASELINES.get(p, (None, None, None))
-        methods = (config.get(p) or {}).get(key, []) if key else []
-        if name and name in [m if isinstance(m, str) else m.get("name") for m in methods]:
+        kind, name, what = RANDOM_BASELINES.get(p, (None, None, None))
+        methods = methods_of(config, p, kind) if kind and p in config else []
+        if name and name in methods:
             base.append(f"{p}: {what}")
         elif p == "fbnetv3":
             base.append("fbnetv3: arch-only search and the default recipe at the same budget "
                         "(no random-search baseline)")
         elif name:
-            base.append(f"{p}: `{name}` not in {p}.{key}")
+            base.append(f"{p}: `{name}` not in {p}.methods.{kind}")
     rows.append(_item(s, "Random-search / random-sampling baseline at the same budget",
                       DONE if base and all("not in" not in b and "no random" not in b
                                            for b in base) else PARTLY if base else NOT_DONE,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import profile_dir, seeds_of
+from nasrepro.config import methods_of, profile_dir, seeds_of
 from nasrepro.io import atomic_path, read_json
 
 #: the searches of the DAG: (budget, mode)
@@ -131,7 +131,7 @@ def predictor_table(config: dict) -> pd.DataFrame:
     pdir = root(config) / "predictor"
     runs = pd.read_csv(pdir / "predictor_runs.csv")
     rows = []
-    for method in config["fbnetv3"]["predictor_methods"]:
+    for method in methods_of(config, "fbnetv3", "predictor"):
         sub = runs[runs["method"] == method]
         row: dict[str, Any] = {"predictor": method}
         for col in ("kendall_tau", "spearman", "rmse"):
@@ -387,7 +387,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     plt.close(fig)
 
     preds = pd.read_csv(root(config) / "predictor" / "predictions.csv")
-    methods = config["fbnetv3"]["predictor_methods"]
+    methods = methods_of(config, "fbnetv3", "predictor")
     seed0 = config["fbnetv3"]["predictor_seeds"][0]
     fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 3.8), squeeze=False)
     for ax, method in zip(axes[0], methods, strict=True):

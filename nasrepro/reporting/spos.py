@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import profile_dir
+from nasrepro.config import methods_of, profile_dir
 from nasrepro.experiments.spos_design import role_seeds, supernet_seeds
 from nasrepro.io import read_json
 from nasrepro.reporting.tables import write_csv
@@ -49,7 +49,8 @@ def table_roles(config: dict) -> dict[int, list[tuple[str, str]]]:
     t3 = [(f"all choice_{c}", f"fixed/all_choice_{c}") for c in ("3", "5", "7", "x")]
     t3.append((f"random select ({n} times)", "random/block"))
     order = {"random": 0, "evolution": 1}
-    combos = sorted(((s, q) for s in sp["samplers"] for q in sp["searchers"]),
+    combos = sorted(((s, q) for s in methods_of(config, "spos", "sampler")
+                     for q in methods_of(config, "spos", "searcher")),
                     key=lambda sq: (sq[0] != main_s, order.get(sq[1], 2), sq))
     t3 += [(_search_row_name(s, q, main_s), f"search/block/{s}/{q}") for s, q in combos]
     t4 = [
@@ -226,8 +227,8 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     sp = config["spos"]
     base = profile_dir(config) / "spos" / "block"
     curves: dict[str, list[list[tuple[float, float]]]] = {}
-    for sampler in sp["samplers"]:
-        for searcher in sp["searchers"]:
+    for sampler in methods_of(config, "spos", "sampler"):
+        for searcher in methods_of(config, "spos", "searcher"):
             label = searcher if sampler == sp["main_sampler"] else f"{searcher} ({sampler})"
             per_seed = []
             for seed in supernet_seeds(config, "block", sampler):

@@ -1,6 +1,6 @@
 """A toy predictor plug-in (tests): least squares on ``space.features``, in every pipeline
-with a predictor study. Listing ``toy-predictor`` in ``fbnetv3.predictor_methods`` adds it to
-the predictor table; ``attentivenas.predictor.method: toy-predictor`` swaps it in there."""
+with a predictor study. Listing ``toy-predictor`` in ``fbnetv3.methods.predictor`` adds it to
+the predictor table; ``attentivenas.methods.predictor: [toy-predictor]`` swaps it in there."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A toy relaxation plug-in (tests): first-order DARTS with a ten times smaller architecture
-learning rate. Listing ``toy-relaxation`` in ``darts_snas.methods`` adds its searches."""
+learning rate. Listing ``toy-relaxation`` in ``darts_snas.methods.relaxation`` adds its searches."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A toy sampler plug-in (tests): uniform paths from its own seed stream, in both supernet
-pipelines. One module; listing ``toy-sampler`` in ``spos.samplers`` or
-``attentivenas.samplers`` adds its supernets to that paper's tables."""
+pipelines. One module; listing ``toy-sampler`` in ``spos.methods.sampler`` or
+``attentivenas.methods.sampler`` adds its supernets to that paper's tables."""
 
 from __future__ import annotations
 

@@ -21,9 +21,6 @@ rule attentivenas_prior:
     benchmark:
         f"{BENCH}/attentivenas/prior.tsv"
     threads: THREADS
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -51,9 +48,7 @@ rule attentivenas_train_supernet:
         f"{BENCH}/attentivenas/train_supernet/{{training}}_{{sampler}}_{{seed}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=AN_GPU,
+        gpu=GPU,
     conda:
         "../../environment.yml"
     shell:
@@ -76,7 +71,7 @@ rule attentivenas_search:
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
-        searcher=AN["searcher"],
+        searcher=methods_of(config, "attentivenas", "searcher")[0],
         supernet_dir=lambda wc: an_dir("main", wc.sampler, wc.seed),
         out=lambda wc, output: Path(output[0]).parent,
     log:
@@ -85,9 +80,7 @@ rule attentivenas_search:
         f"{BENCH}/attentivenas/search/{{sampler}}_{{seed}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=AN_GPU,
+        gpu=GPU,
     conda:
         "../../environment.yml"
     shell:
@@ -115,9 +108,7 @@ rule attentivenas_short_eval:
         f"{BENCH}/attentivenas/short_eval/{{sampler}}_{{seed}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=300,
-        gpu=AN_GPU,
+        gpu=GPU,
     conda:
         "../../environment.yml"
     shell:
@@ -143,9 +134,6 @@ rule attentivenas_predictor:
     benchmark:
         f"{BENCH}/attentivenas/predictor.tsv"
     threads: THREADS
-    resources:
-        mem_mb=2000,
-        runtime=30,
     conda:
         "../../environment.yml"
     shell:
@@ -172,9 +160,6 @@ rule attentivenas_tables:
         f"{LOGS}/attentivenas/tables.log",
     benchmark:
         f"{BENCH}/attentivenas/tables.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -202,9 +187,6 @@ rule attentivenas_figures:
         f"{LOGS}/attentivenas/figures.log",
     benchmark:
         f"{BENCH}/attentivenas/figures.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -237,9 +219,6 @@ rule paper_attentivenas:
         f"{LOGS}/attentivenas/paper.log",
     benchmark:
         f"{BENCH}/paper_attentivenas.tsv"
-    resources:
-        mem_mb=1000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:

@@ -3,8 +3,8 @@
 AN = config["attentivenas"]
 R_AN = f"{P}/attentivenas"
 AN_PRIOR = [f"{R_AN}/prior/prior.json", f"{R_AN}/prior/subnets.json"]
-AN_GPU = 1 if config["device"].startswith("cuda") else 0
 AN_PRED_SAMPLER = AN["predictor"]["sampler"]
+AN_SAMPLERS = methods_of(config, "attentivenas", "sampler")
 
 
 def an_dir(training, sampler, seed):
@@ -22,11 +22,11 @@ def an_train_inputs(wc):
 
 
 AN_MAIN_EVALS = [f"{an_dir('main', s, seed)}/eval/subnets.csv"
-                 for s in AN["samplers"] for seed in SEEDS]
+                 for s in AN_SAMPLERS for seed in SEEDS]
 AN_SEARCHES = [f"{an_dir('main', s, seed)}/eval/archs.jsonl"
-               for s in AN["samplers"] for seed in SEEDS]
+               for s in AN_SAMPLERS for seed in SEEDS]
 AN_SAMPLED = [f"{an_dir('main', s, seed)}/sampled_macs.csv"
-              for s in AN["samplers"] for seed in SEEDS]
+              for s in AN_SAMPLERS for seed in SEEDS]
 AN_SHORT_EVAL = f"{an_dir('short', AN_PRED_SAMPLER, SEEDS[0])}/eval/subnets.csv"
 AN_PREDICTOR_INPUTS = [AN_SHORT_EVAL] + [
     f"{an_dir('main', AN_PRED_SAMPLER, s)}/eval/{f}" for s in SEEDS[:2]

@@ -36,9 +36,6 @@ rule data:
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["data"],
-    resources:
-        mem_mb=4000,
-        runtime=30,
     conda:
         "../../environment.yml"
     shell:

@@ -25,9 +25,7 @@ rule darts_snas_search:
         f"{BENCH}/darts_snas/search/{{group}}_{{seed}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=DS_GPU,
+        gpu=GPU,
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["darts_snas"],
@@ -61,9 +59,7 @@ rule darts_snas_retrain:
         f"{BENCH}/darts_snas/retrain/{{group}}_{{index}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=DS_GPU,
+        gpu=GPU,
     conda:
         "../../environment.yml"
     shell:
@@ -85,9 +81,6 @@ rule darts_snas_tables:
         f"{LOGS}/darts_snas/tables.log",
     benchmark:
         f"{BENCH}/darts_snas/tables.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["darts_snas"],
@@ -110,9 +103,6 @@ rule darts_snas_figures:
         f"{LOGS}/darts_snas/figures.log",
     benchmark:
         f"{BENCH}/darts_snas/figures.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["darts_snas"],
@@ -148,9 +138,6 @@ rule paper_darts_snas:
         f"{LOGS}/darts_snas/paper.log",
     benchmark:
         f"{BENCH}/paper_darts_snas.tsv"
-    resources:
-        mem_mb=1000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:

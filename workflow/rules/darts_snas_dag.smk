@@ -5,7 +5,6 @@ R_DS = f"{P}/darts_snas"
 DS_GROUPS = _darts_snas_groups(config)
 DS_SEARCH = [g.dirname for g in DS_GROUPS if g.kind == "relaxation"]
 DS_ALL = [g.dirname for g in DS_GROUPS]
-DS_GPU = 1 if config["device"].startswith("cuda") else 0
 
 DS_FINALS = expand(f"{R_DS}/search/{{group}}/seed{{seed}}/final.json", group=DS_SEARCH,
                    seed=SEEDS)

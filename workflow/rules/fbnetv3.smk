@@ -20,9 +20,6 @@ rule fbnetv3_pretrain:
     benchmark:
         f"{BENCH}/fbnetv3/pretrain.tsv"
     threads: THREADS
-    resources:
-        mem_mb=2000,
-        runtime=60,
     conda:
         "../../environment.yml"
     shell:
@@ -57,9 +54,7 @@ rule fbnetv3_search:
         f"{BENCH}/fbnetv3/search/{{budget}}_{{mode}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=FB_GPU,
+        gpu=GPU,
     conda:
         "../../environment.yml"
     shell:
@@ -87,9 +82,6 @@ rule fbnetv3_predictor:
     benchmark:
         f"{BENCH}/fbnetv3/predictor.tsv"
     threads: THREADS
-    resources:
-        mem_mb=2000,
-        runtime=60,
     conda:
         "../../environment.yml"
     shell:
@@ -118,9 +110,7 @@ rule fbnetv3_retrain:
         f"{BENCH}/fbnetv3/retrain/{{role}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=FB_GPU,
+        gpu=GPU,
     conda:
         "../../environment.yml"
     shell:
@@ -146,9 +136,6 @@ rule fbnetv3_tables:
         f"{LOGS}/fbnetv3/tables.log",
     benchmark:
         f"{BENCH}/fbnetv3/tables.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -173,9 +160,6 @@ rule fbnetv3_figures:
         f"{LOGS}/fbnetv3/figures.log",
     benchmark:
         f"{BENCH}/fbnetv3/figures.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -207,9 +191,6 @@ rule paper_fbnetv3:
         f"{LOGS}/fbnetv3/paper.log",
     benchmark:
         f"{BENCH}/paper_fbnetv3.tsv"
-    resources:
-        mem_mb=1000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:

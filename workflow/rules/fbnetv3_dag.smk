@@ -2,7 +2,6 @@
 # files): the searches, the retrain roles and their inputs, and the output paths.
 FB = config["fbnetv3"]
 R_FB = f"{P}/fbnetv3"
-FB_GPU = 1 if config["device"].startswith("cuda") else 0
 FB_SEARCHES = ["A_joint", "B_joint", "A_arch_only", "A_autotrain"]
 # retrain role -> (arch from, recipe from): a search's best.json, or "" (AutoTrain's fixed
 # arch / the default recipe)

@@ -24,9 +24,6 @@ rule claims:
         f"{LOGS}/claims.log",
     benchmark:
         f"{BENCH}/claims.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -48,9 +45,6 @@ rule leaderboard:
         f"{LOGS}/leaderboard.log",
     benchmark:
         f"{BENCH}/leaderboard.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -82,9 +76,6 @@ rule report:
         f"{LOGS}/report.log",
     benchmark:
         f"{BENCH}/report.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:

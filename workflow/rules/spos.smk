@@ -31,8 +31,6 @@ rule spos_train_supernet:
         f"{BENCH}/spos/train_supernet/{{supernet}}_{{sampler}}_{{seed}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
         gpu=GPU,
     conda:
         "../../environment.yml"
@@ -61,8 +59,6 @@ rule spos_search:
         f"{BENCH}/spos/search/{{supernet}}_{{sampler}}_{{seed}}_{{searcher}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
         gpu=GPU,
     conda:
         "../../environment.yml"
@@ -93,8 +89,6 @@ rule spos_retrain:
         f"{BENCH}/spos/retrain/{{role}}_{{index}}.tsv"
     threads: THREADS
     resources:
-        mem_mb=4000,
-        runtime=600,
         gpu=GPU,
     conda:
         "../../environment.yml"
@@ -123,9 +117,6 @@ rule spos_inherit:
     benchmark:
         f"{BENCH}/spos/inherit.tsv"
     threads: THREADS
-    resources:
-        mem_mb=4000,
-        runtime=120,
     conda:
         "../../environment.yml"
     shell:
@@ -150,9 +141,6 @@ rule spos_tables:
         f"{LOGS}/spos/tables.log",
     benchmark:
         f"{BENCH}/spos/tables.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -176,9 +164,6 @@ rule spos_figures:
         f"{LOGS}/spos/figures.log",
     benchmark:
         f"{BENCH}/spos/figures.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:
@@ -211,9 +196,6 @@ rule paper_spos:
         f"{LOGS}/spos/paper.log",
     benchmark:
         f"{BENCH}/paper_spos.tsv"
-    resources:
-        mem_mb=1000,
-        runtime=10,
     conda:
         "../../environment.yml"
     shell:

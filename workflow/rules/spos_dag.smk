@@ -4,14 +4,15 @@ SP = config["spos"]
 R_SPOS = f"{P}/spos"
 MAIN_SAMPLER = SP["main_sampler"]
 MAIN_SEARCHER = SP["main_searcher"]
-GPU = 1 if config["device"].startswith("cuda") else 0
+SP_SAMPLERS = methods_of(config, "spos", "sampler")
+SP_SEARCHERS = methods_of(config, "spos", "searcher")
 
 from nasrepro.experiments.spos_design import role_seeds, supernet_seeds  # noqa: E402
 
 
 def spos_search_roles():
     """search/<supernet>/<sampler>/<searcher> of every retrained search result."""
-    roles = [f"search/block/{s}/{q}" for s in SP["samplers"] for q in SP["searchers"]]
+    roles = [f"search/block/{s}/{q}" for s in SP_SAMPLERS for q in SP_SEARCHERS]
     for supernet in ("channel", "block_channel"):
         roles.append(f"search/{supernet}/{MAIN_SAMPLER}/{MAIN_SEARCHER}")
     return roles
@@ -42,7 +43,7 @@ def spos_first_supernet_dir(supernet):
 SPOS_METRICS = [f"{spos_run_dir(r, i)}/metrics.json" for r, i in spos_runs()]
 SPOS_CURVES = [
     f"{spos_supernet_dir('block', s, seed)}/search/{q}/curve.csv"
-    for s in SP["samplers"] for q in SP["searchers"] for seed in supernet_seeds(config, "block", s)
+    for s in SP_SAMPLERS for q in SP_SEARCHERS for seed in supernet_seeds(config, "block", s)
 ]
 SPOS_TABLES = expand(f"{P}/tables/spos_table{{n}}.{{ext}}", n=[3, 4], ext=["csv", "md", "tex"])
 SPOS_DATA = [f"{P}/tables/spos_measurements.csv", f"{P}/tables/spos_leaderboard.csv"]
