@@ -19,7 +19,7 @@ import torch
 from _common import fake_batch, timeit
 
 from nasrepro.config import load_config
-from nasrepro.experiments import fbnetv3 as fb
+from nasrepro.papers.fbnetv3 import experiment as fb
 from nasrepro.predictors.fbnetv3 import (
     PredictorConfig,
     encode_candidates,

@@ -3,7 +3,7 @@
 SNAS (Xie et al., ICLR 2019) reports its CIFAR-10 cells at three penalty levels: mild 2.9M,
 moderate 2.8M, aggressive 2.3M parameters (evaluation network), i.e. moderate about -3 % and
 aggressive about -21 % against mild. This script runs the profile's SNAS search (the pipeline's
-own :func:`nasrepro.experiments.darts_snas.run_group_search`, nothing copied) at each lambda
+own :func:`nasrepro.papers.darts_snas.experiment.run_group_search`, nothing copied) at each lambda
 for the profile's seeds, derives the child cell, counts the parameters of its retraining
 network (the profile's retrain preset, BN after pools as SNAS retrains it) and prints, per
 lambda, the mean params, edges kept and the ratio to the reference lambda (the profile's
@@ -30,8 +30,8 @@ PAPER_RATIOS = {"mild": 1.0, "moderate": 2.8 / 2.9, "aggressive": 2.3 / 2.9}
 
 def main(argv: list[str] | None = None) -> None:
     from nasrepro.config import load_config
-    from nasrepro.experiments import darts_snas as ds
     from nasrepro.experiments.common import make_data_splits, set_threads, splits_path
+    from nasrepro.papers.darts_snas import experiment as ds
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="default")

@@ -4,8 +4,8 @@ One protocol for every pipeline (:mod:`nasrepro.samplers.protocol`): a factory
 ``(space, seed, context) -> sampler`` with ``sampler(model, x, y, ctx) -> list[arch]``. The
 SPOS single-path step (Guo et al. 2019, Sec. 3.2) and the AttentiveNAS sandwich step (Wang et
 al. 2021, Sec. 3.2) both take any of them, so each sampler can be listed in
-``spos.methods.sampler`` and ``attentivenas.methods.sampler`` alike. Each entry only combines library parts
-of :mod:`nasrepro.samplers`.
+``spos.methods.sampler`` and ``attentivenas.methods.sampler`` alike. Each entry only combines
+library parts of :mod:`nasrepro.samplers`.
 """
 
 from __future__ import annotations

@@ -121,8 +121,8 @@ def _setup(args: argparse.Namespace) -> dict:
     return config
 
 
-def _import_paper(package: str, paper: str) -> Any:
-    """``nasrepro.<package>.<paper>`` (experiments or reporting) for a known paper."""
+def _import_paper(module: str, paper: str) -> Any:
+    """``nasrepro.papers.<paper>.<module>`` (``experiment`` or ``tables``) of a known paper."""
     import importlib
 
     from nasrepro.config import PAPERS
@@ -130,18 +130,19 @@ def _import_paper(package: str, paper: str) -> Any:
 
     if paper not in PAPERS:
         raise UnknownNameError(f"unknown paper '{paper}'; known: {', '.join(PAPERS)}")
+    name = f"nasrepro.papers.{paper}.{module}"
     try:
-        return importlib.import_module(f"nasrepro.{package}.{paper}")
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != f"nasrepro.{package}.{paper}":
+        if exc.name not in (name, f"nasrepro.papers.{paper}"):
             raise
-        raise UnknownNameError(f"paper '{paper}' has no nasrepro.{package} module yet; "
+        raise UnknownNameError(f"paper '{paper}' has no {name} module yet; "
                                f"see the README for the papers that run") from exc
 
 
 def _paper_module(paper: str) -> Any:
-    """The experiment steps of a paper (``nasrepro.experiments.<paper>``)."""
-    return _import_paper("experiments", paper)
+    """The experiment steps of a paper (``nasrepro.papers.<paper>.experiment``)."""
+    return _import_paper("experiment", paper)
 
 
 def cmd_train_supernet(args: argparse.Namespace) -> None:
@@ -191,7 +192,7 @@ def cmd_inherit(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     config = _load_config(args)
-    report = _import_paper("reporting", args.paper)
+    report = _import_paper("tables", args.paper)
     if args.what == "table":
         report.write_tables(config, args.out_dir)
     else:
@@ -374,12 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate-steps", type=int, default=2, help="timed steps per network")
     p.set_defaults(func=cmd_plan)
 
-    # paper-specific steps: nasrepro.experiments.<paper>.add_commands(sub, with_config)
+    # paper-specific steps: nasrepro.papers.<paper>.experiment.add_commands(sub, with_config,
+    # setup); the CLI hands its setup down, so no paper module imports the CLI
     from nasrepro.config import paper_modules
 
     for module in paper_modules():
         if hasattr(module, "add_commands"):
-            module.add_commands(sub, with_config)
+            module.add_commands(sub, with_config, _setup)
     return parser
 
 

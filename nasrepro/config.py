@@ -177,23 +177,23 @@ def parse_config_args(args: Sequence[str] | None) -> dict:
 
 
 def paper_modules() -> list[Any]:
-    """The importable ``nasrepro.experiments.<paper>`` modules, in ``PAPERS`` order (a paper
+    """The importable ``nasrepro.papers.<paper>.experiment`` modules, in ``PAPERS`` order (a paper
     whose module is not there is skipped; an import error inside a module is raised)."""
     import importlib
 
     out = []
     for paper in PAPERS:
         try:
-            out.append(importlib.import_module(f"nasrepro.experiments.{paper}"))
+            out.append(importlib.import_module(f"nasrepro.papers.{paper}.experiment"))
         except ModuleNotFoundError as exc:
-            if exc.name != f"nasrepro.experiments.{paper}":
+            if exc.name not in (f"nasrepro.papers.{paper}", f"nasrepro.papers.{paper}.experiment"):
                 raise
     return out
 
 
 def check_names(config: dict) -> None:
     """Every registered name the config gives (methods, spaces, presets) exists: each paper's
-    ``nasrepro.experiments.<paper>.name_checks(config)`` lists ``(config key, check)``; the
+    ``nasrepro.papers.<paper>.experiment.name_checks(config)`` lists ``(config key, check)``; the
     first failing check is a one-line :class:`ConfigError` naming the key and the known names."""
 
     from nasrepro.errors import NasreproError

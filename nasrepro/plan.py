@@ -218,7 +218,7 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
         return Work("darts_eval", epochs * spe, {"darts_eval": evals * _val_size(config)},
                     note=f"{epochs} epochs x {spe} steps")
     if rule == "attentivenas_train_supernet":
-        from nasrepro.experiments.attentivenas import train_config
+        from nasrepro.papers.attentivenas.experiment import train_config
 
         ac = config["attentivenas"]
         epochs, spe, evals = _steps(n_train, train_config(config, wc.get("training", "main")))
@@ -248,7 +248,7 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
     if rule == "fbnetv3_search":
         return _fbnetv3_search_work(config, n_train)
     if rule == "fbnetv3_retrain":
-        from nasrepro.experiments.fbnetv3 import default_recipe, recipe_space
+        from nasrepro.papers.fbnetv3.experiment import default_recipe, recipe_space
 
         tc = recipe_space(config).train_config(default_recipe(config))
         epochs, spe, evals = _steps(n_train, tc)
@@ -259,7 +259,7 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
 
 
 def _darts_search_work(config: dict, wc: dict[str, str], n_train: int) -> Work:
-    from nasrepro.experiments.darts_snas import group_of
+    from nasrepro.papers.darts_snas.experiment import group_of
 
     dc = config["darts_snas"]
     group = group_of(config, wc["group"])
@@ -285,7 +285,7 @@ def _darts_search_work(config: dict, wc: dict[str, str], n_train: int) -> Work:
 
 
 def _fbnetv3_search_work(config: dict, n_train: int) -> Work:
-    from nasrepro.experiments.fbnetv3 import default_recipe, recipe_space
+    from nasrepro.papers.fbnetv3.experiment import default_recipe, recipe_space
 
     fb = config["fbnetv3"]
     images = min(n_train, int(fb.get("search_train_size") or n_train))
@@ -375,27 +375,27 @@ def _mean_macs(space: Any, n: int = 8) -> float:
 
 def _analytic_macs(config: dict, name: str) -> float | None:
     if name == "spos_supernet":
-        from nasrepro.experiments.spos import supernet_space
+        from nasrepro.papers.spos.experiment import supernet_space
 
         return _mean_macs(supernet_space(config, "block"))
     if name == "spos_retrain":
-        from nasrepro.experiments.spos import retrain_setup
+        from nasrepro.papers.spos.experiment import retrain_setup
 
         return _mean_macs(retrain_setup(config)[0])
     if name == "sandwich":
-        from nasrepro.experiments.attentivenas import space_of
+        from nasrepro.papers.attentivenas.experiment import space_of
 
         space = space_of(config)
         n_random = int(config["attentivenas"]["sandwich"]["n_random"])
         return (space.cost(space.max_arch()).macs + space.cost(space.min_arch()).macs
                 + n_random * _mean_macs(space))
     if name == "darts_eval":
-        from nasrepro.experiments.darts_snas import retrain_setup
+        from nasrepro.papers.darts_snas.experiment import retrain_setup
         from nasrepro.spaces.darts_genotypes import REFERENCE_ARCHS
 
         return float(retrain_setup(config)[0].cost(REFERENCE_ARCHS["DARTS_V2"]).macs)
     if name == "fbnetv3_candidate":
-        from nasrepro.experiments.fbnetv3 import arch_space
+        from nasrepro.papers.fbnetv3.experiment import arch_space
 
         return _mean_macs(arch_space(config))
     return None

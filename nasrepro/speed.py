@@ -229,7 +229,7 @@ def darts_search_parts(config: dict, method: str, variant: Variant = EAGER,
                        seed: int = 0) -> _Parts:
     """Model and architecture step of a registered relaxation on the profile's search space
     (the parts :func:`assemble` turns into one training iteration)."""
-    from nasrepro.experiments.darts_snas import search_space
+    from nasrepro.papers.darts_snas.experiment import search_space
     from nasrepro.registry import get_method
     from nasrepro.samplers.darts_search import snas_cost_table
 
@@ -252,7 +252,7 @@ def darts_search_parts(config: dict, method: str, variant: Variant = EAGER,
 
 
 def _spos_supernet(config: dict, variant: Variant, seed: int, supernet: str = "block") -> _Parts:
-    from nasrepro.experiments.spos import make_sampler, supernet_space
+    from nasrepro.papers.spos.experiment import make_sampler, supernet_space
     from nasrepro.samplers import SinglePathStep
 
     space = supernet_space(config, supernet)
@@ -264,7 +264,7 @@ def _spos_supernet(config: dict, variant: Variant, seed: int, supernet: str = "b
 
 
 def _spos_retrain(config: dict, variant: Variant, seed: int) -> _Parts:
-    from nasrepro.experiments.spos import retrain_setup
+    from nasrepro.papers.spos.experiment import retrain_setup
 
     space, tc = retrain_setup(config)
     arch = space.sample(random.Random(seed))
@@ -273,7 +273,7 @@ def _spos_retrain(config: dict, variant: Variant, seed: int) -> _Parts:
 
 
 def _sandwich(config: dict, variant: Variant, seed: int) -> _Parts:
-    from nasrepro.experiments.attentivenas import space_of, train_config
+    from nasrepro.papers.attentivenas.experiment import space_of, train_config
     from nasrepro.samplers import SandwichStep
 
     ac = config["attentivenas"]
@@ -290,7 +290,7 @@ def _sandwich(config: dict, variant: Variant, seed: int) -> _Parts:
 
 
 def _darts_eval(config: dict, variant: Variant, seed: int) -> _Parts:
-    from nasrepro.experiments.darts_snas import retrain_setup
+    from nasrepro.papers.darts_snas.experiment import retrain_setup
     from nasrepro.spaces.darts_genotypes import REFERENCE_ARCHS
     from nasrepro.training.loop import StandardStep
 
@@ -303,7 +303,7 @@ def _darts_eval(config: dict, variant: Variant, seed: int) -> _Parts:
 
 
 def _fbnetv3_candidate(config: dict, variant: Variant, seed: int) -> _Parts:
-    from nasrepro.experiments.fbnetv3 import arch_space, default_recipe, recipe_space
+    from nasrepro.papers.fbnetv3.experiment import arch_space, default_recipe, recipe_space
 
     space = arch_space(config)
     recipes = recipe_space(config)

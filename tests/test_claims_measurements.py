@@ -21,7 +21,7 @@ def _write(path: Path, obj: object) -> None:
 
 
 def test_spos_s4_has_one_unit_per_distinct_arch(tmp_path: Path) -> None:
-    from nasrepro.reporting.spos import _all_roles, _run_dirs, build_measurements
+    from nasrepro.papers.spos.tables import _all_roles, _run_dirs, build_measurements
 
     config = load_config("tiny", {"results_dir": str(tmp_path)})
     root = profile_dir(config)
@@ -57,7 +57,7 @@ def test_spos_s4_has_one_unit_per_distinct_arch(tmp_path: Path) -> None:
 
 
 def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Path) -> None:
-    from nasrepro.reporting import fbnetv3 as fb
+    from nasrepro.papers.fbnetv3 import tables as fb
 
     config = load_config("tiny", {"results_dir": str(tmp_path)})
     rng = np.random.default_rng(1)
@@ -114,7 +114,7 @@ def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Pat
 @pytest.mark.parametrize("drop, supernet, want", [(40.0, 60.0, 0.8), (2.0, 50.0, 0.05)])
 def test_darts_snas_normalised_drop_and_parametric_edges(tmp_path: Path, drop: float,
                                                          supernet: float, want: float) -> None:
-    from nasrepro.reporting.darts_snas import SEARCH_QUANTITIES, measurements
+    from nasrepro.papers.darts_snas.tables import SEARCH_QUANTITIES, measurements
 
     config = load_config("tiny", {"results_dir": str(tmp_path)})
     final = {q: 1.0 for q in SEARCH_QUANTITIES}

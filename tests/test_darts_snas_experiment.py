@@ -10,7 +10,7 @@ import torch
 
 from nasrepro.config import load_config
 from nasrepro.errors import ConfigError, UnknownNameError
-from nasrepro.experiments import darts_snas as ds
+from nasrepro.papers.darts_snas import experiment as ds
 from nasrepro.registry import get_method, list_methods
 
 

@@ -45,15 +45,15 @@ CONFIG = load_config("tiny")
 def space_of(paper: str):
     """The tiny profile's space of a paper (FBNetV3: the joint arch + recipe space)."""
     if paper == "spos":
-        from nasrepro.experiments.spos import supernet_space
+        from nasrepro.papers.spos.experiment import supernet_space
         return supernet_space(CONFIG, "block")
     if paper == "attentivenas":
-        from nasrepro.experiments.attentivenas import space_of as an_space
+        from nasrepro.papers.attentivenas.experiment import space_of as an_space
         return an_space(CONFIG)
     if paper == "darts_snas":
-        from nasrepro.experiments.darts_snas import search_space
+        from nasrepro.papers.darts_snas.experiment import search_space
         return search_space(CONFIG)
-    from nasrepro.experiments.fbnetv3 import joint_space
+    from nasrepro.papers.fbnetv3.experiment import joint_space
     return joint_space(CONFIG)
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 
 from nasrepro.errors import ConfigError
-from nasrepro.experiments.spos import role_spec
-from nasrepro.experiments.spos_design import (
+from nasrepro.papers.spos.design import (
     display_seeds,
     main_seeds,
     role_seeds,
     supernet_seeds,
 )
+from nasrepro.papers.spos.experiment import role_spec
 
 
 def _config(**spos: object) -> dict:
@@ -56,7 +56,7 @@ def test_fbnetv3_retrain_seeds_override_the_profile_seeds() -> None:
     """``fbnetv3.retrain_seeds`` (issue 12: the cheapest replicates get more seeds): run i of a
     role trains with seed i of that list; an index past it is a one-line error."""
     from nasrepro.config import load_config, seeds_of
-    from nasrepro.experiments.fbnetv3 import role_spec
+    from nasrepro.papers.fbnetv3.experiment import role_spec
 
     config = load_config("tiny")
     assert seeds_of(config, "fbnetv3", "retrain_seeds") == config["seeds"]
@@ -69,7 +69,7 @@ def test_fbnetv3_retrain_seeds_override_the_profile_seeds() -> None:
 
 def test_full_switch_restores_every_row_at_every_profile_seed() -> None:
     from nasrepro.config import load_config, seeds_of
-    from nasrepro.experiments.spos_design import role_seeds
+    from nasrepro.papers.spos.design import role_seeds
 
     allocated = load_config("default")
     assert len(role_seeds(allocated, "search/block/uniform/evolution")) > \

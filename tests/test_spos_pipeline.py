@@ -49,7 +49,7 @@ def test_tables_have_the_papers_rows(spos_results: Path) -> None:
 
 def test_all_choice_macs_differ_and_searched_archs_respect_limit(spos_results: Path) -> None:
     from nasrepro.config import load_config
-    from nasrepro.experiments.spos import macs_limit
+    from nasrepro.papers.spos.experiment import macs_limit
 
     t3 = pd.read_csv(spos_results / "tables" / "spos_table3.csv").set_index("row")
     macs = t3.loc[["all choice_3", "all choice_5", "all choice_7"], "macs_m"].to_list()

@@ -11,9 +11,9 @@ import pytest
 
 from nasrepro.config import load_config, profile_dir
 from nasrepro.io import write_json
-from nasrepro.reporting import attentivenas as att
-from nasrepro.reporting import darts_snas as ds
-from nasrepro.reporting import fbnetv3 as fb
+from nasrepro.papers.attentivenas import tables as att
+from nasrepro.papers.darts_snas import tables as ds
+from nasrepro.papers.fbnetv3 import tables as fb
 
 
 @pytest.fixture()

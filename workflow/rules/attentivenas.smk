@@ -1,6 +1,6 @@
 # AttentiveNAS (Wang et al. 2021): MACs prior -> sandwich supernets per sampler and seed (+ a short
 # run) -> fixed-subnet evaluation + Pareto search -> predictor study -> tables and figures.
-# See nasrepro/experiments/attentivenas.py for the steps; the grid and paths are in
+# See nasrepro/papers/attentivenas/experiment.py for the steps; the grid and paths are in
 # attentivenas_dag.smk.
 
 

@@ -1,6 +1,6 @@
 # SNAS vs DARTS (PAPERS.md section 2): searches (one per group and seed) -> retraining of the
 # derived cells (and random cells) -> child-accuracy / retrain / penalty tables and Fig 9-12.
-# Groups: see nasrepro/experiments/darts_snas.py (darts-1st, darts-2nd, snas-<level>, random-cell);
+# Groups: see nasrepro/papers/darts_snas/experiment.py (darts-1st, darts-2nd, snas-<level>, random-cell);
 # paths and helpers in darts_snas_dag.smk.
 
 

@@ -1,5 +1,5 @@
 # SNAS vs DARTS DAG helpers: groups, paths and input functions of workflow/rules/darts_snas.smk.
-from nasrepro.experiments.darts_snas import groups as _darts_snas_groups
+from nasrepro.papers.darts_snas.experiment import groups as _darts_snas_groups
 
 R_DS = f"{P}/darts_snas"
 DS_GROUPS = _darts_snas_groups(config)

@@ -1,6 +1,6 @@
 # FBNetV3 (Dai et al. 2021): proxy pretraining -> joint / arch-only / AutoTrain searches ->
 # predictor study -> retraining (recipe swap, AutoTrain, search comparison) -> tables, figures.
-# See nasrepro/experiments/fbnetv3.py for the steps, nasrepro/reporting/fbnetv3.py for the
+# See nasrepro/papers/fbnetv3/experiment.py for the steps, nasrepro/papers/fbnetv3/tables.py for the
 # outputs; the grid and paths are in fbnetv3_dag.smk.
 
 

@@ -1,5 +1,5 @@
 # SPOS (Guo et al. 2019): supernets -> searches -> retraining -> Tables 3/4 and figures.
-# See nasrepro/experiments/spos.py for the roles of the retrained archs; the grid and paths are
+# See nasrepro/papers/spos/experiment.py for the roles of the retrained archs; the grid and paths are
 # in spos_dag.smk.
 
 

@@ -7,7 +7,7 @@ MAIN_SEARCHER = SP["main_searcher"]
 SP_SAMPLERS = methods_of(config, "spos", "sampler")
 SP_SEARCHERS = methods_of(config, "spos", "searcher")
 
-from nasrepro.experiments.spos_design import role_seeds, supernet_seeds  # noqa: E402
+from nasrepro.papers.spos.design import role_seeds, supernet_seeds  # noqa: E402
 
 
 def spos_search_roles():

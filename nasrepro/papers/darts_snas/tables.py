@@ -46,13 +46,13 @@ SEARCH_QUANTITIES = ("supernet_val_acc", "child_val_acc", "child_val_acc_recal",
 
 
 def _search_space(config: dict) -> Any:
-    from nasrepro.experiments.darts_snas import search_space
+    from nasrepro.papers.darts_snas.experiment import search_space
 
     return search_space(config)
 
 
 def _groups(config: dict) -> list[Any]:
-    from nasrepro.experiments.darts_snas import groups
+    from nasrepro.papers.darts_snas.experiment import groups
 
     return groups(config)
 

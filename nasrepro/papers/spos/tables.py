@@ -1,9 +1,9 @@
 """SPOS Tables 3 and 4 and its two figures, assembled from the pipeline's result files.
 
 Rows are named as in the paper (Guo et al. 2019, Tables 3 and 4); each row aggregates the
-retrain runs of one role (see :mod:`nasrepro.experiments.spos`): MACs and params (mean over the
-runs' archs), top-1 test accuracy mean ± std (n). The published ImageNet numbers are shown in
-``paper_*`` columns for reference only; every other number comes from a run.
+retrain runs of one role (see :mod:`nasrepro.papers.spos.experiment`): MACs and params (mean
+over the runs' archs), top-1 test accuracy mean ± std (n). The published ImageNet numbers are
+shown in ``paper_*`` columns for reference only; every other number comes from a run.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from nasrepro.config import methods_of, profile_dir
-from nasrepro.experiments.spos_design import role_seeds, supernet_seeds
 from nasrepro.io import read_json
+from nasrepro.papers.spos.design import role_seeds, supernet_seeds
 from nasrepro.reporting.tables import write_csv
 
 #: published ImageNet numbers: (MACs in M or None, top-1 %), Tables 3 and 4 of the paper
@@ -159,7 +159,7 @@ def build_leaderboard(config: dict) -> pd.DataFrame:
 
     ``search_cost_h`` = wall hours of the supernet training plus the search job (provenance).
     """
-    from nasrepro.experiments.spos import supernet_space
+    from nasrepro.papers.spos.experiment import supernet_space
     from nasrepro.reporting.tables import mean_std
 
     root = profile_dir(config)

@@ -22,9 +22,9 @@ import torch
 
 from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
-from nasrepro.experiments.spos_design import role_seeds, role_seeds_key
 from nasrepro.harness import Run
 from nasrepro.io import read_json, write_text
+from nasrepro.papers.spos.design import role_seeds, role_seeds_key
 from nasrepro.registry import get_method
 from nasrepro.spaces import SearchSpace, get_space
 

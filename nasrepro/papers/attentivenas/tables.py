@@ -1,5 +1,5 @@
 """AttentiveNAS tables and figures (Wang et al. 2021, Fig. 4-6 and the predictor study), from
-the pipeline's result files (see :mod:`nasrepro.experiments.attentivenas`).
+the pipeline's result files (see :mod:`nasrepro.papers.attentivenas.experiment`).
 
 Per main supernet (sampler x seed) the evaluated points are the fixed subnet set plus every
 candidate of the Pareto search (``(MACs, supernet val top-1 %)``, one per arch). From them:
@@ -51,7 +51,7 @@ def _run_dir(config: dict, sampler: str, seed: int) -> Path:
 
 def _eval_dir(config: dict, training: str, sampler: str, seed: int) -> str:
     """A supernet's eval dir (fixed subnets + Pareto search), relative to ``results/<p>``."""
-    from nasrepro.experiments.attentivenas import subnets_csv
+    from nasrepro.papers.attentivenas.experiment import subnets_csv
 
     return str(subnets_csv(config, training, sampler, seed).parent.relative_to(
         profile_dir(config)))
@@ -78,7 +78,7 @@ def _prior(config: dict) -> dict:
 
 
 def _chance(config: dict) -> float:
-    from nasrepro.experiments.attentivenas import space_of
+    from nasrepro.papers.attentivenas.experiment import space_of
 
     return 100.0 / space_of(config).cfg.num_classes
 

@@ -432,13 +432,10 @@ def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, 
     return space_of(config), config["attentivenas"]["supernet_train"]
 
 
-def add_commands(sub: Any, with_config: Any) -> None:
-    """``nasrepro attn-prior`` and ``nasrepro attn-predictor``."""
-
-    def _config(args: Any) -> dict:
-        from nasrepro.cli import _setup
-
-        return _setup(args)
+def add_commands(sub: Any, with_config: Any, setup: Any) -> None:
+    """``nasrepro attn-prior`` and ``nasrepro attn-predictor`` (``setup(args) -> config``: the
+    CLI's config loading, device check and thread setting)."""
+    _config = setup
 
     p = with_config(sub.add_parser("attn-prior", help="AttentiveNAS: MACs prior + subnet set"))
     p.add_argument("--out-dir", required=True)

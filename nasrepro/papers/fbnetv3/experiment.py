@@ -27,7 +27,6 @@ validation split; retraining reports the test split.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import random
@@ -457,13 +456,10 @@ def retrain_runs(config: dict, role: str, index: int | None, arch_from: str | No
 
 
 # --- CLI ------------------------------------------------------------------------------------
-def add_commands(sub: Any, with_config: Any) -> None:
-    """Add the ``fbnetv3-*`` subcommands to the ``nasrepro`` parser."""
-
-    def _cfg(args: argparse.Namespace) -> dict:
-        from nasrepro.cli import _setup
-
-        return _setup(args)
+def add_commands(sub: Any, with_config: Any, setup: Any) -> None:
+    """Add the ``fbnetv3-*`` subcommands to the ``nasrepro`` parser (``setup(args) -> config``:
+    the CLI's config loading, device check and thread setting)."""
+    _cfg = setup
 
     p = with_config(sub.add_parser("fbnetv3-pretrain",
                                    help="FBNetV3: pretrain the predictor's proxy head"))

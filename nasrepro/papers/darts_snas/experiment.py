@@ -357,18 +357,12 @@ def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, 
     return retrain_space(config, group), cfg
 
 
-def _cmd_search(args: Any) -> None:
-    from nasrepro.cli import _setup
-
-    config = _setup(args)
-    run_group_search(config, args.group, args.seed, args.out)
-
-
-def add_commands(sub: Any, with_config: Any) -> None:
-    """``nasrepro darts-snas-search --group G --seed S --out DIR``."""
+def add_commands(sub: Any, with_config: Any, setup: Any) -> None:
+    """``nasrepro darts-snas-search --group G --seed S --out DIR`` (``setup(args) -> config``:
+    the CLI's config loading, device check and thread setting)."""
     p = with_config(sub.add_parser("darts-snas-search",
                                    help="DARTS/SNAS search of one group and seed"))
     p.add_argument("--group", required=True, help="darts-1st, darts-2nd, snas-mild, ...")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True)
-    p.set_defaults(func=_cmd_search)
+    p.set_defaults(func=lambda a: run_group_search(setup(a), a.group, a.seed, a.out))

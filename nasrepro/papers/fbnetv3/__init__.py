@@ -1,0 +1,1 @@
+"""FBNetV3 (Dai et al. 2021): the paper's own steps, tables and manual (``README.md``)."""
