@@ -131,6 +131,25 @@ def sample_in_macs_range(space: SearchSpace, rng: random.Random, low: float, hig
     return best
 
 
+def macs_quantile(space: SearchSpace, q: float, n: int = 2000, seed: int = 0) -> int:
+    """The ``q`` quantile of the MACs of ``n`` uniform random archs (``random.Random(seed)``):
+    how SPOS and FBNetV3 place a paper's MACs limit in a scaled-down space."""
+    rng = random.Random(seed)
+    macs = sorted(space.cost(space.sample(rng)).macs for _ in range(n))
+    return int(macs[min(len(macs) - 1, int(q * len(macs)))])
+
+
+def sample_under_macs(space: SearchSpace, rng: random.Random, limit: float,
+                      max_tries: int = 100_000) -> Arch | None:
+    """The first uniform arch of ``space`` drawn from ``rng`` with MACs <= ``limit``
+    (``None`` after ``max_tries`` proposals: let the caller say which limit to raise)."""
+    for _ in range(max_tries):
+        arch = space.sample(rng)
+        if space.cost(arch).macs <= limit:
+            return arch
+    return None
+
+
 def stratified_archs(space: SearchSpace, prior: MacsHistogram, n: int, seed: int,
                      max_tries: int = 1000) -> list[Arch]:
     """``n`` distinct archs spread over the MACs range of ``prior`` (seeded).

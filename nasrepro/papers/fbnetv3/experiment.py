@@ -42,6 +42,7 @@ from nasrepro.harness import Run
 from nasrepro.io import atomic_path, read_json, write_json, write_jsonl
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
+from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
 from nasrepro.spaces.recipe import JointSpace, RecipeSpace
 
 MODES = ("joint", "arch_only", "autotrain")
@@ -93,10 +94,7 @@ def macs_limit(config: dict, budget: str) -> int:
     value = float(config["fbnetv3"]["budgets"][budget])
     if value > 1:
         return int(value)
-    space = arch_space(config)
-    rng = random.Random(0)
-    macs = sorted(space.cost(space.sample(rng)).macs for _ in range(2000))
-    return int(macs[min(len(macs) - 1, int(value * len(macs)))])
+    return macs_quantile(arch_space(config), value)
 
 
 def autotrain_arch(config: dict) -> dict:
@@ -106,12 +104,9 @@ def autotrain_arch(config: dict) -> dict:
     given = config["fbnetv3"].get("autotrain_arch")
     if given:
         return space.validate(given)
-    limit = macs_limit(config, "A")
-    rng = random.Random("autotrain")
-    for _ in range(100_000):
-        a = space.sample(rng)
-        if space.cost(a).macs <= limit:
-            return a
+    arch = sample_under_macs(space, random.Random("autotrain"), macs_limit(config, "A"))
+    if arch is not None:
+        return arch
     raise ConfigError("no arch under budget A for AutoTrain; raise fbnetv3.budgets.A")
 
 

@@ -27,6 +27,7 @@ from nasrepro.io import read_json, write_text
 from nasrepro.papers.spos.design import role_seeds, role_seeds_key
 from nasrepro.registry import get_method
 from nasrepro.spaces import SearchSpace, get_space
+from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
 
 SUPERNETS: dict[str, dict[str, Any]] = {
     "block": {"search_blocks": True, "search_channels": False},
@@ -74,21 +75,16 @@ def macs_limit(config: dict) -> int:
     scfg = config["spos"]["search"]
     if scfg.get("macs_limit"):
         return int(scfg["macs_limit"])
-    space = supernet_space(config, "block")
-    rng = random.Random(0)
-    macs = sorted(space.cost(space.sample(rng)).macs for _ in range(2000))
-    return int(macs[min(len(macs) - 1, int(scfg["macs_limit_quantile"] * len(macs)))])
+    return macs_quantile(supernet_space(config, "block"), scfg["macs_limit_quantile"])
 
 
 def random_arch(config: dict, supernet: str, index: int) -> dict:
     """The ``index``-th random arch of a supernet's space under the MACs limit (seeded)."""
-    space = supernet_space(config, supernet)
-    rng = random.Random(10_000 + index)
     limit = macs_limit(config)
-    for _ in range(100_000):
-        arch = space.sample(rng)
-        if space.cost(arch).macs <= limit:
-            return arch
+    arch = sample_under_macs(supernet_space(config, supernet), random.Random(10_000 + index),
+                             limit)
+    if arch is not None:
+        return arch
     raise ConfigError(f"no random {supernet} arch under the MACs limit {limit} in 100000 tries; "
                       f"raise spos.search.macs_limit")
 
