@@ -333,6 +333,16 @@ def test_table_without_its_inputs(tmp_path: Path, tiny_config: Path, paper: str,
     assert not (tmp_path / "tables").exists() or not any((tmp_path / "tables").iterdir())
 
 
+def test_collect_without_the_papers_tables(tmp_path: Path, tiny_config: Path) -> None:
+    """`nasrepro collect` before the paper's tables exist: one line naming the missing table
+    and the rule that makes it; nothing written."""
+    out = tmp_path / "paper" / "spos"
+    msg = one_line_error(run_cli("collect", "--config-file", str(tiny_config), "--paper",
+                                 "spos", "--out-dir", str(out)))
+    assert "spos_measurements.csv is missing" in msg and "rule spos_tables" in msg
+    assert not out.exists()
+
+
 # --- data (items 13, 14) --------------------------------------------------------------------
 
 

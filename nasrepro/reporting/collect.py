@@ -16,13 +16,24 @@ from pathlib import Path
 import pandas as pd
 
 from nasrepro.config import profile_dir
+from nasrepro.errors import MissingInputError
 from nasrepro.io import atomic_path, read_json, write_json
 
 
 def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
-    """Copy ``<paper>_*`` tables/figures and summarise provenance into ``out_dir``."""
+    """Copy ``<paper>_*`` tables/figures and summarise provenance into ``out_dir``.
+
+    Raises:
+        MissingInputError: the paper's tables (``<paper>_measurements.csv``) are not there;
+            nothing is written.
+    """
     src = profile_dir(config)
     out_dir = Path(out_dir)
+    measurements = src / "tables" / f"{paper}_measurements.csv"
+    if not measurements.exists():
+        raise MissingInputError(
+            f"{measurements} is missing: nothing to collect for {paper}; run `snakemake "
+            f"{paper} --config profile={config['profile']}` first (rule {paper}_tables makes it)")
     for kind in ("tables", "figures"):
         files = sorted((src / kind).glob(f"{paper}_*"))
         for f in files:
