@@ -197,7 +197,7 @@ def predictor_fn(config: dict, space: SearchSpace) -> Any:
 
 def fit_predictor(config: dict, space: SearchSpace, archs: list[dict],
                   accs: list[float]) -> Any:
-    """``score(archs)`` of the registered predictor ``attentivenas.predictor.method`` (paper:
+    """``score(archs)`` of the registered predictor ``attentivenas.methods.predictor`` (paper:
     ``random_forest``) fitted on (arch, accuracy) pairs, seeded by ``predictor.seed``."""
     pc = config["attentivenas"]["predictor"]
     entry = get_method("predictor", methods_of(config, PAPER, "predictor")[0], paper=PAPER)

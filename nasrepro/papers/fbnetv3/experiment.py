@@ -12,7 +12,7 @@ Steps (CLI subcommands added by :func:`add_commands`):
   coarse stage is the search result). ``arch_only`` keeps the default recipe; ``autotrain``
   keeps the arch fixed (recipe-only search, FBNetV3's AutoTrain).
 * ``fbnetv3-predictor``: predictor quality on held-out measured candidates (those of the joint
-  searches), for every registered predictor method in ``fbnetv3.predictor_methods`` (FBNetV3
+  searches), for every registered predictor in ``fbnetv3.methods.predictor`` (FBNetV3
   predictor with / without proxy pretraining, random forest) and every predictor seed.
 * ``fbnetv3-retrain --role ... [--index i]``: retrain an arch from scratch with a recipe on the
   full train split (``nasrepro.experiments.common.retrain_arch``, the shared loop), seed
