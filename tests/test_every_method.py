@@ -154,3 +154,24 @@ def test_predictor(name: str, paper: str) -> None:
                           pretrained=None)
     assert np.array_equal(np.asarray(again(cands[16:]), dtype=float), pred)  # seeded
     assert not math.isnan(float(np.std(pred)))
+
+
+def test_single_path_step_refuses_a_sampler_of_several_paths() -> None:
+    """A sampler listed for SPOS must give one path per call: one-line ConfigError."""
+    from nasrepro.errors import ConfigError
+    from nasrepro.samplers import SinglePathStep
+
+    space = space_of("spos")
+
+    class TwoPaths:
+        def __init__(self) -> None:
+            self.space = space
+
+        def __call__(self, model, x, y, ctx):
+            rng = random.Random(0)
+            return [space.sample(rng), space.sample(rng)]
+
+    x, y = _batch(space)
+    ctx = SimpleNamespace(criterion=torch.nn.CrossEntropyLoss())
+    with pytest.raises(ConfigError, match="returned 2 archs"):
+        SinglePathStep(TwoPaths())(space.build_supernet(), x, y, ctx)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from torch import Tensor, nn
@@ -57,7 +57,6 @@ class SamplerContext:
     k: int = 3
     scorer: str = "loss"
     macs_bins: list[float] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def uniform_prior(space: SearchSpace, n: int = 2000, seed: int = 0,

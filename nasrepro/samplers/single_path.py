@@ -11,6 +11,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from nasrepro.errors import ConfigError
+
 
 class SinglePathStep:
     """Train one sampled path per step: ``loss = CE(supernet(x, arch), y)``."""
@@ -22,8 +24,9 @@ class SinglePathStep:
     def __call__(self, model: nn.Module, x: Tensor, y: Tensor, ctx: Any) -> dict[str, float]:
         archs = self.sampler(model, x, y, ctx)
         if len(archs) != 1:
-            raise ValueError(f"a single-path step trains one path per step; the sampler "
-                             f"returned {len(archs)}")
+            raise ConfigError(f"a single-path (SPOS) step trains one path per step, but the "
+                              f"sampler returned {len(archs)} archs; list a sampler that "
+                              f"returns one per call")
         arch = archs[0]
         logits = model(x, arch)
         loss = ctx.criterion(logits, y)

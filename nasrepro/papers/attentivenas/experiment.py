@@ -17,7 +17,8 @@ Steps (one CLI call each, see ``workflow/rules/attentivenas.smk``):
    evaluated after BN recalibration (batched, recalibration batches reused) -> ``subnets.csv``;
    on main supernets also the Pareto evolutionary search (accuracy vs MACs) ->
    ``archs.jsonl``, ``curve.csv``, ``best.json``.
-4. :func:`predictor_study` (``nasrepro attn-predictor``): random forest on arch features ->
+4. :func:`predictor_study` (``nasrepro attn-predictor``): the ``attentivenas.methods.predictor``
+   predictor (paper: random forest) on arch features ->
    supernet accuracy, Kendall tau with bootstrap CI on held-out subnets; short-vs-long and
    seed-vs-seed rank agreement on the fixed set -> ``predictor.json``.
 
@@ -177,7 +178,8 @@ def read_subnet_accs(path: str | Path) -> dict[str, float]:
 
 
 def predictor_fn(config: dict, space: SearchSpace) -> Any:
-    """The accuracy predictor of the ``scorer: predictor`` samplers: a random forest fitted on
+    """The accuracy predictor of the ``scorer: predictor`` samplers: the
+    ``attentivenas.methods.predictor`` predictor (paper: random forest) fitted on
     the fixed subnet set's accuracies of the short run (``short/<predictor.sampler>/seed<s0>``)."""
     ac = config["attentivenas"]
     path = subnets_csv(config, "short", ac["predictor"]["sampler"], config["seeds"][0])
@@ -413,7 +415,8 @@ def predictor_study(config: dict, out: str | Path) -> dict:
                                "pvalue": math.nan, "n": 0, "seeds": [seeds[0]]}
     out = Path(out)
     write_json(out, result)
-    run.finish(out.parent, config, seed=pc["seed"], device="cpu", extra={"step": "predictor"})
+    run.finish(out.parent, config, seed=pc["seed"], device="cpu",
+               extra={"step": "predictor", "predictor": methods_of(config, PAPER, "predictor")[0]})
     return result
 
 
