@@ -75,11 +75,15 @@ def _retrieve_local(uri: str) -> Resource:
 _REGISTRY: Registry = Registry(retrieve=_retrieve_local)  # type: ignore[call-arg]
 
 
-def seeds_of(config: dict, paper: str, key: str = "seeds") -> list[int]:
-    """``config[paper][key]`` when set (a per-paper or per-stage seed list, e.g.
-    ``fbnetv3.retrain_seeds``), else the profile's ``seeds``."""
-    own = config.get(paper, {}).get(key)
-    return list(own) if own else list(config["seeds"])
+def seeds_of(config: dict, paper: str, *keys: str) -> list[int]:
+    """The first of ``config[paper][key]`` for ``keys`` (default ``seeds``) that is set (a
+    per-paper or per-stage seed list, e.g. ``seeds_of(config, "darts_snas", "retrain_seeds",
+    "seeds")``), else the profile's ``seeds``."""
+    section = config.get(paper) or {}
+    for key in keys or ("seeds",):
+        if section.get(key):
+            return list(section[key])
+    return list(config["seeds"])
 
 
 def methods_of(config: dict, paper: str, kind: str) -> list[str]:
@@ -220,7 +224,17 @@ def workflow_config(config: dict, config_args: Sequence[str] | None) -> dict:
 
 
 def _check_consistency(config: dict) -> None:
-    """What the schema cannot say: evolution settings that fit in their population."""
+    """What the schema cannot say: evolution settings that fit in their population; the
+    DARTS/SNAS retrain seeds are seeds of a search (retrain i derives its cell from it)."""
+    ds = config.get("darts_snas")
+    if isinstance(ds, dict) and ds.get("retrain_seeds") and "seeds" in config:
+        searched = seeds_of(config, "darts_snas")
+        extra = [s for s in ds["retrain_seeds"] if s not in searched]
+        if extra:
+            raise ConfigError(f"invalid config key 'darts_snas.retrain_seeds': seed(s) "
+                              f"{', '.join(map(str, extra))} have no search (search seeds: "
+                              f"{', '.join(map(str, searched))}); retrain a subset of "
+                              "darts_snas.seeds")
     searches = {"spos.search": config.get("spos", {}).get("search", {}),
                 "attentivenas.search": config.get("attentivenas", {}).get("search", {}),
                 "fbnetv3.fine": config.get("fbnetv3", {}).get("fine", {})}
@@ -272,7 +286,9 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
 
 
 #: per-stage seed lists of a budget allocation (issue 12); ``full: true`` clears them
-STAGE_SEED_KEYS = (("spos", "seeds"), ("spos", "display_seeds"), ("fbnetv3", "retrain_seeds"))
+STAGE_SEED_KEYS = (("spos", "seeds"), ("spos", "display_seeds"), ("darts_snas", "seeds"),
+                   ("darts_snas", "retrain_seeds"), ("attentivenas", "seeds"),
+                   ("fbnetv3", "retrain_seeds"), ("fbnetv3", "display_retrain_seeds"))
 
 
 def describe_seeds(config: dict) -> str:

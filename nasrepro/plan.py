@@ -247,14 +247,17 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
                                                         f"evaluation)")
     if rule == "fbnetv3_search":
         return _fbnetv3_search_work(config, n_train)
-    if rule == "fbnetv3_retrain":
+    if rule in ("fbnetv3_retrain", "fbnetv3_retrain_display"):
+        from nasrepro.papers.fbnetv3.design import role_retrain_seeds
         from nasrepro.papers.fbnetv3.experiment import default_recipe, recipe_space
 
         tc = recipe_space(config).train_config(default_recipe(config))
         epochs, spe, evals = _steps(n_train, tc)
-        return Work("fbnetv3_candidate", epochs * spe,
-                    {"fbnetv3_candidate": evals * _val_size(config)},
-                    note=f"{epochs} epochs x {spe} steps (default recipe's epochs)")
+        runs = len(role_retrain_seeds(config, wc["role"]))
+        return Work("fbnetv3_candidate", runs * epochs * spe,
+                    {"fbnetv3_candidate": runs * evals * _val_size(config)},
+                    note=f"{runs} runs x {epochs} epochs x {spe} steps (default recipe's "
+                         "epochs)")
     return Work(fixed_s=FIXED_S.get(rule, FIXED_DEFAULT_S), note="assumed (no network)")
 
 

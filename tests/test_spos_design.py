@@ -53,33 +53,48 @@ def test_a_run_index_is_checked_against_its_role_and_takes_that_roles_seed() -> 
 
 
 def test_fbnetv3_retrain_seeds_override_the_profile_seeds() -> None:
-    """``fbnetv3.retrain_seeds`` (issue 12: the cheapest replicates get more seeds): run i of a
-    role trains with seed i of that list; an index past it is a one-line error."""
+    """``fbnetv3.retrain_seeds`` (recipe swap) and ``fbnetv3.display_retrain_seeds`` (AutoTrain,
+    arch-only; issue 12): run i of a role trains with seed i of its list; an index past it is
+    a one-line error naming the list."""
     from nasrepro.config import load_config, seeds_of
+    from nasrepro.papers.fbnetv3.design import role_retrain_seeds
     from nasrepro.papers.fbnetv3.experiment import role_spec
 
     config = load_config("tiny")
     assert seeds_of(config, "fbnetv3", "retrain_seeds") == config["seeds"]
     config["fbnetv3"]["retrain_seeds"] = [3, 4, 5, 6]
     assert seeds_of(config, "fbnetv3", "retrain_seeds") == [3, 4, 5, 6]
+    # the display roles follow retrain_seeds until display_retrain_seeds is set
     assert role_spec(config, "autotrain/default", 3)["seed"] == 6
-    with pytest.raises(ConfigError, match="0..3 .4 fbnetv3.retrain_seeds"):
+    with pytest.raises(ConfigError, match="0..3 .4 fbnetv3.display_retrain_seeds"):
         role_spec(config, "autotrain/default", 4)
+    config["fbnetv3"]["display_retrain_seeds"] = [7]
+    assert role_retrain_seeds(config, "search/arch_only") == [7]
+    assert role_retrain_seeds(config, "swap/A_recipeB") == [3, 4, 5, 6]
+    assert role_spec(config, "swap/A_recipeA", 2)["seed"] == 5
+    with pytest.raises(ConfigError, match="0..0 .1 fbnetv3.display_retrain_seeds"):
+        role_spec(config, "autotrain/autotrain", 1)
 
 
-def test_full_switch_restores_every_row_at_every_profile_seed() -> None:
+def test_darts_snas_and_attentivenas_seed_lists() -> None:
+    """``darts_snas.seeds`` (searches), ``darts_snas.retrain_seeds`` (a subset: retrain i
+    derives its cell from the search at seed i) and ``attentivenas.seeds`` (issue 12)."""
     from nasrepro.config import load_config, seeds_of
-    from nasrepro.papers.spos.design import role_seeds
+    from nasrepro.papers.darts_snas.experiment import role_spec
 
-    allocated = load_config("default")
-    assert len(role_seeds(allocated, "search/block/uniform/evolution")) > \
-        len(role_seeds(allocated, "fixed/all_choice_3"))
-    full = load_config("default", {"full": True})
-    profile_seeds = full["seeds"]
-    for role in ("search/block/uniform/evolution", "fixed/all_choice_3",
-                 "search/channel/uniform/evolution"):
-        assert role_seeds(full, role) == profile_seeds
-    assert seeds_of(full, "fbnetv3", "retrain_seeds") == profile_seeds
+    config = load_config("tiny", {"darts_snas": {"seeds": [2, 5], "retrain_seeds": [5]},
+                                  "attentivenas": {"seeds": [4]}})
+    assert seeds_of(config, "darts_snas") == [2, 5]
+    assert seeds_of(config, "darts_snas", "retrain_seeds", "seeds") == [5]
+    assert seeds_of(config, "attentivenas") == [4]
+    assert role_spec(config, "random-cell", 0)["seed"] == 5
+    with pytest.raises(ConfigError, match="there are 1 retrain seeds"):
+        role_spec(config, "random-cell", 1)
+    # without retrain_seeds the retrains follow the searches
+    config = load_config("tiny", {"darts_snas": {"seeds": [2, 5]}})
+    assert seeds_of(config, "darts_snas", "retrain_seeds", "seeds") == [2, 5]
+    with pytest.raises(ConfigError, match="darts_snas.retrain_seeds.*seed.s. 7 have no search"):
+        load_config("tiny", {"darts_snas": {"seeds": [0, 1], "retrain_seeds": [1, 7]}})
 
 
 def test_a_malformed_search_role_is_a_one_line_config_error() -> None:

@@ -5,6 +5,7 @@ R_AN = f"{P}/attentivenas"
 AN_PRIOR = [f"{R_AN}/prior/prior.json", f"{R_AN}/prior/subnets.json"]
 AN_PRED_SAMPLER = AN["predictor"]["sampler"]
 AN_SAMPLERS = methods_of(config, "attentivenas", "sampler")
+AN_SEEDS = seeds_of(config, "attentivenas")  # attentivenas.seeds, else the profile's seeds
 
 
 def an_dir(training, sampler, seed):
@@ -22,14 +23,14 @@ def an_train_inputs(wc):
 
 
 AN_MAIN_EVALS = [f"{an_dir('main', s, seed)}/eval/subnets.csv"
-                 for s in AN_SAMPLERS for seed in SEEDS]
+                 for s in AN_SAMPLERS for seed in AN_SEEDS]
 AN_SEARCHES = [f"{an_dir('main', s, seed)}/eval/archs.jsonl"
-               for s in AN_SAMPLERS for seed in SEEDS]
+               for s in AN_SAMPLERS for seed in AN_SEEDS]
 AN_SAMPLED = [f"{an_dir('main', s, seed)}/sampled_macs.csv"
-              for s in AN_SAMPLERS for seed in SEEDS]
-AN_SHORT_EVAL = f"{an_dir('short', AN_PRED_SAMPLER, SEEDS[0])}/eval/subnets.csv"
+              for s in AN_SAMPLERS for seed in AN_SEEDS]
+AN_SHORT_EVAL = f"{an_dir('short', AN_PRED_SAMPLER, AN_SEEDS[0])}/eval/subnets.csv"
 AN_PREDICTOR_INPUTS = [AN_SHORT_EVAL] + [
-    f"{an_dir('main', AN_PRED_SAMPLER, s)}/eval/{f}" for s in SEEDS[:2]
+    f"{an_dir('main', AN_PRED_SAMPLER, s)}/eval/{f}" for s in AN_SEEDS[:2]
     for f in ("subnets.csv", "archs.jsonl")]
 AN_PREDICTOR_JSON = f"{R_AN}/predictor/predictor.json"
 AN_TABLES = expand(f"{P}/tables/attentivenas_{{name}}.{{ext}}", name=["pareto", "predictor"],

@@ -91,14 +91,14 @@ rule fbnetv3_predictor:
 
 
 rule fbnetv3_retrain:
-    """Retrain an arch from scratch with a recipe, once per seed (recipe swap, AutoTrain,
-    search); one job per role (the runs are short: process start-up would dominate)."""
+    """Retrain an arch from scratch with a recipe, once per seed of fbnetv3.retrain_seeds
+    (recipe swap); one job per role (the runs are short: process start-up would dominate)."""
     input:
         unpack(fb_retrain_input),
     output:
-        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in FB_RUNS],
+        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in range(len(FB_SWAP_SEEDS))],
     wildcard_constraints:
-        role="|".join(FB_ROLES),
+        role="|".join(r for r in FB_ROLES if r.startswith("swap/")),
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["fbnetv3"],
@@ -117,6 +117,13 @@ rule fbnetv3_retrain:
         "nasrepro fbnetv3-retrain {params.config} --config-hash {params.config_hash}"
         " --role {wildcards.role} {params.flags}"
         " --out {params.out} 2>&1 | tee {log}"
+
+
+use rule fbnetv3_retrain as fbnetv3_retrain_display with:
+    output:
+        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in range(len(FB_DISPLAY_SEEDS))],
+    wildcard_constraints:
+        role="|".join(r for r in FB_ROLES if not r.startswith("swap/")),
 
 
 rule fbnetv3_tables:

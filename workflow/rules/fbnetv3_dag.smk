@@ -14,9 +14,14 @@ FB_ROLES = {
     "autotrain/autotrain": ("", "A_autotrain"),
     "search/arch_only": ("A_arch_only", ""),
 }
-# retrain runs: one per seed of fbnetv3.retrain_seeds (the profile's seeds when unset)
-FB_RUNS = range(len(seeds_of(config, "fbnetv3", "retrain_seeds")))
-FB_METRICS = [f"{R_FB}/retrain/{role}/run{i}/metrics.json" for role in FB_ROLES for i in FB_RUNS]
+# retrain runs: one per seed of the role (swap roles: fbnetv3.retrain_seeds; the others:
+# fbnetv3.display_retrain_seeds; both default to the profile's seeds)
+from nasrepro.papers.fbnetv3.design import role_retrain_seeds  # noqa: E402
+
+FB_SWAP_SEEDS = role_retrain_seeds(config, "swap/")
+FB_DISPLAY_SEEDS = role_retrain_seeds(config, "autotrain/")
+FB_METRICS = [f"{R_FB}/retrain/{role}/run{i}/metrics.json" for role in FB_ROLES
+              for i in range(len(role_retrain_seeds(config, role)))]
 FB_TABLES = expand(f"{P}/tables/fbnetv3_{{name}}.{{ext}}",
                    name=["recipe_swap", "autotrain", "predictor", "early_stopping", "search"],
                    ext=["csv", "md", "tex"])

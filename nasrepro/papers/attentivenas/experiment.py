@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasrepro.config import methods_of
+from nasrepro.config import methods_of, seeds_of
 from nasrepro.errors import ConfigError, DataError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import (
@@ -182,7 +182,7 @@ def predictor_fn(config: dict, space: SearchSpace) -> Any:
     ``attentivenas.methods.predictor`` predictor (paper: random forest) fitted on
     the fixed subnet set's accuracies of the short run (``short/<predictor.sampler>/seed<s0>``)."""
     ac = config["attentivenas"]
-    path = subnets_csv(config, "short", ac["predictor"]["sampler"], config["seeds"][0])
+    path = subnets_csv(config, "short", ac["predictor"]["sampler"], seeds_of(config, PAPER)[0])
     if not path.exists():
         raise DataError(f"{path} is missing: the predictor scorer needs the short run's subnet "
                         f"accuracies; run the attentivenas_short_eval rule first")
@@ -371,7 +371,7 @@ def predictor_study(config: dict, out: str | Path) -> dict:
     ac = config["attentivenas"]
     pc = ac["predictor"]
     space = space_of(config)
-    seeds = config["seeds"]
+    seeds = seeds_of(config, PAPER)
     sampler = pc["sampler"]
     _, _, subnets = load_prior(config)
     long0 = read_subnet_accs(subnets_csv(config, "main", sampler, seeds[0]))

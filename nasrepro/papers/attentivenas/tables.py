@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import methods_of, profile_dir
+from nasrepro.config import methods_of, profile_dir, seeds_of
 from nasrepro.io import atomic_path, read_json, read_jsonl
 
 LEADERBOARD_COLUMNS = ["paper", "method", "space", "arch_id", "arch", "macs", "params",
@@ -114,7 +114,7 @@ def build_pareto_table(config: dict) -> pd.DataFrame:
     names = _bucket_names(prior)
     rows = []
     for sampler in methods_of(config, "attentivenas", "sampler"):
-        per_seed = [run_metrics(config, sampler, s) for s in config["seeds"]]
+        per_seed = [run_metrics(config, sampler, s) for s in seeds_of(config, "attentivenas")]
         row: dict[str, Any] = {"sampler": sampler_label(config, sampler), "method": sampler}
         for i, name in enumerate(names):
             m, sd, n = mean_std([r[f"best_acc_bucket{i}"] for r in per_seed])
@@ -128,7 +128,7 @@ def build_pareto_table(config: dict) -> pd.DataFrame:
             row[f"{key}_std"] = round(sd, 4) if math.isfinite(sd) else sd
         row["n"] = len(per_seed)
         row["run_dirs"] = ";".join(_eval_dir(config, "main", sampler, s)
-                                   for s in config["seeds"])
+                                   for s in seeds_of(config, "attentivenas"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -167,7 +167,7 @@ def measurements(config: dict) -> pd.DataFrame:
     base = profile_dir(config)
     rows = []
     for sampler in methods_of(config, "attentivenas", "sampler"):
-        for seed in config["seeds"]:
+        for seed in seeds_of(config, "attentivenas"):
             run = str(_run_dir(config, sampler, seed).relative_to(base))
             for q, v in run_metrics(config, sampler, seed).items():
                 rows.append({"quantity": q, "group": sampler, "seed": seed, "value": v,
@@ -184,14 +184,14 @@ def measurements(config: dict) -> pd.DataFrame:
     # the sampler variant (claim A2's guard: the paper's ordering is for k = 50 with the
     # accuracy predictor as the scorer) and chance accuracy (guards)
     att = config["attentivenas"]["attentive"]
+    seed0 = seeds_of(config, "attentivenas")[0]
     for sampler in methods_of(config, "attentivenas", "sampler"):
         if sampler in ("bestup", "worstup"):
             for q, v in (("attentive_k", float(att["k"])),
                          ("attentive_scorer_predictor", float(att["scorer"] == "predictor"))):
-                rows.append({"quantity": q, "group": sampler, "seed": config["seeds"][0],
-                             "value": v, "run_dir": str(_run_dir(config, sampler, config[
-                                 "seeds"][0]).relative_to(base))})
-    rows.append({"quantity": "chance_acc", "group": "all", "seed": config["seeds"][0],
+                rows.append({"quantity": q, "group": sampler, "seed": seed0, "value": v,
+                             "run_dir": str(_run_dir(config, sampler, seed0).relative_to(base))})
+    rows.append({"quantity": "chance_acc", "group": "all", "seed": seed0,
                  "value": _chance(config), "run_dir": pdir})
     return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)
 
@@ -234,7 +234,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for j, sampler in enumerate(methods_of(config, "attentivenas", "sampler")):
         c = colors[j % len(colors)]
-        for k, seed in enumerate(config["seeds"]):
+        for k, seed in enumerate(seeds_of(config, "attentivenas")):
             pts = _points(config, sampler, seed)
             xy = list(zip(pts["macs"] / 1e6, pts["acc"], strict=True))
             front = [xy[i] for i in pareto_front(xy)]
@@ -279,7 +279,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     styles = ["-", "--", ":", "-."]
     for j, sampler in enumerate(methods_of(config, "attentivenas", "sampler")):
         macs = []
-        for seed in config["seeds"]:
+        for seed in seeds_of(config, "attentivenas"):
             df = pd.read_csv(_run_dir(config, sampler, seed) / "sampled_macs.csv")
             macs.extend((df["macs"] / 1e6).tolist())
         ax.hist(macs, bins=fine, density=True, histtype="step", lw=1.4,

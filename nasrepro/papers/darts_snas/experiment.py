@@ -39,7 +39,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from nasrepro.config import methods_of
+from nasrepro.config import methods_of, seeds_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import read_json, write_json, write_text
@@ -328,9 +328,11 @@ def role_spec(config: dict, role: str, index: int,
               search_best: str | Path | None = None) -> dict:
     """``{"arch", "seed", "role", "index", "group"}`` of retrain run ``index`` of a group."""
     group = group_of(config, role)
-    seeds = config["seeds"]
+    seeds = seeds_of(config, PAPER, "retrain_seeds", "seeds")
     if not 0 <= index < len(seeds):
-        raise ConfigError(f"--index {index} is out of range; the profile has {len(seeds)} seeds")
+        raise ConfigError(f"--index {index} is out of range; there are {len(seeds)} retrain "
+                          "seeds (darts_snas.retrain_seeds, else darts_snas.seeds, else the "
+                          "profile's seeds)")
     seed = seeds[index]
     if group.kind == "searcher":
         entry = get_method("searcher", group.method, paper=PAPER)

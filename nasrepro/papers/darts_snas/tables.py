@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import profile_dir
+from nasrepro.config import profile_dir, seeds_of
 from nasrepro.io import atomic_path, read_json
 
 PAPER = "darts_snas"
@@ -65,7 +65,7 @@ def search_runs(config: dict) -> list[dict[str, Any]]:
     for g in _groups(config):
         if g.kind != "relaxation":
             continue
-        for seed in config["seeds"]:
+        for seed in seeds_of(config, PAPER):
             d = root / PAPER / "search" / g.dirname / f"seed{seed}"
             archs = [json.loads(line) for line in (d / "archs.jsonl").read_text().splitlines()
                      if line.strip()]
@@ -83,7 +83,7 @@ def retrain_runs(config: dict) -> list[dict[str, Any]]:
     root = profile_dir(config)
     out = []
     for g in _groups(config):
-        for i, seed in enumerate(config["seeds"]):
+        for i, seed in enumerate(seeds_of(config, PAPER, "retrain_seeds", "seeds")):
             d = root / PAPER / "retrain" / g.dirname / f"run{i}"
             out.append({"group": g.label, "group_obj": g, "seed": seed, "index": i,
                         "metrics": read_json(d / "metrics.json"),
@@ -369,7 +369,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
 
     # Fig 12: final cells (first seed) of each group, and the cell's evolution under the
     # strongest penalty
-    first = [r for r in searches if r["seed"] == config["seeds"][0]]
+    first = [r for r in searches if r["seed"] == seeds_of(config, PAPER)[0]]
     lambdas = config[PAPER]["penalty_lambdas"]
     penalized = [r for r in first if r["group_obj"].level is not None]
     strongest = max(penalized, key=lambda r: lambdas[r["group_obj"].level]) if penalized \

@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasrepro.config import methods_of, seeds_of
+from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import atomic_path, read_json, write_json, write_jsonl
+from nasrepro.papers.fbnetv3.design import role_retrain_seeds, role_seeds_key
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
@@ -410,10 +411,10 @@ def role_spec(config: dict, role: str, index: int, arch_from: str | Path | None 
     if kind not in ("swap", "autotrain", "search"):
         raise UnknownNameError(f"unknown fbnetv3 role {role!r}; use swap/..., autotrain/... or "
                                f"search/...")
-    seeds = seeds_of(config, "fbnetv3", "retrain_seeds")
+    seeds = role_retrain_seeds(config, role)
     if not 0 <= index < len(seeds):
         raise ConfigError(f"--index {index} is out of range: role {role} has runs "
-                          f"0..{len(seeds) - 1} ({len(seeds)} fbnetv3.retrain_seeds); pass an "
+                          f"0..{len(seeds) - 1} ({len(seeds)} {role_seeds_key(role)}); pass an "
                           f"index in that range")
     arch = read_json(arch_from)["arch"] if arch_from else autotrain_arch(config)
     recipe = read_json(recipe_from)["recipe"] if recipe_from else default_recipe(config)
@@ -444,7 +445,7 @@ def retrain(config: dict, role: str, index: int, arch_from: str | None, recipe_f
 def retrain_runs(config: dict, role: str, index: int | None, arch_from: str | None,
                  recipe_from: str | None, out_dir: str | Path) -> list[dict]:
     """:func:`retrain` of run ``index`` (or every seed's run) into ``out_dir/run<i>``."""
-    n = len(seeds_of(config, "fbnetv3", "retrain_seeds"))
+    n = len(role_retrain_seeds(config, role))
     indices = range(n) if index is None else [index]
     return [retrain(config, role, i, arch_from, recipe_from, Path(out_dir) / f"run{i}")
             for i in indices]

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import methods_of, profile_dir, seeds_of
+from nasrepro.config import methods_of, profile_dir
 from nasrepro.io import atomic_path, read_json
+from nasrepro.papers.fbnetv3.design import role_retrain_seeds
 
 #: the searches of the DAG: (budget, mode)
 SEARCHES = (("A", "joint"), ("B", "joint"), ("A", "arch_only"), ("A", "autotrain"))
@@ -54,7 +55,7 @@ def search_dir(config: dict, budget: str, mode: str) -> Path:
 
 
 def run_dirs(config: dict, role: str) -> list[Path]:
-    n = len(seeds_of(config, "fbnetv3", "retrain_seeds"))
+    n = len(role_retrain_seeds(config, role))
     return [root(config) / "retrain" / role / f"run{i}" for i in range(n)]
 
 
