@@ -2,15 +2,16 @@
 
 One signature: ``(space, evaluate, budget, *, constraint, seed, settings, progress) ->
 SearchResult``, where ``budget`` is the number of candidates to evaluate and ``settings`` the
-pipeline's search settings (``spos.search``, ``attentivenas.search``: population, top-k,
-crossover, mutation). Random search, SPOS evolution (Algorithm 1) and AttentiveNAS's Pareto
-evolution run in both supernet pipelines; the random cell (DARTS Sec. 3.3 baseline) is the
-``darts_snas`` searcher that needs no evaluation. Each entry only combines library parts of
-:mod:`nasrepro.search`.
+searcher's typed settings (population, top-k, crossover, mutation; filled from
+``<paper>.method_settings.<name>``, else ``spos.search`` / ``attentivenas.search``). Random
+search, SPOS evolution (Algorithm 1) and AttentiveNAS's Pareto evolution run in both supernet
+pipelines; the random cell (DARTS Sec. 3.3 baseline) is the ``darts_snas`` searcher that needs
+no evaluation. Each entry only combines library parts of :mod:`nasrepro.search`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -24,40 +25,65 @@ from nasrepro.spaces.darts import NUM_OPS, derive_darts
 SUPERNET_PAPERS = ("spos", "attentivenas")
 
 
-def _evolution_settings(budget: int, settings: dict) -> dict[str, Any]:
-    population = int(settings["population"])
-    return dict(population=population, generations=max(1, budget // population),
-                topk=settings["topk"], n_crossover=settings["n_crossover"],
-                n_mutation=settings["n_mutation"], mutation_prob=settings["mutation_prob"])
+@dataclass(frozen=True)
+class EvolutionSettings:
+    """SPOS Algorithm 1 (defaults: the official code's population 50, top-10, 25 crossovers,
+    25 mutations with probability 0.1); the generations follow from the budget."""
+
+    population: int = 50
+    topk: int = 10
+    n_crossover: int = 25
+    n_mutation: int = 25
+    mutation_prob: float = 0.1
 
 
-@register_method("evolution", kind="searcher", papers=SUPERNET_PAPERS)
+@dataclass(frozen=True)
+class RandomSearchSettings:
+    """``population``: candidates evaluated per batch (the evolution's, so both searchers see
+    the same batches)."""
+
+    population: int = 50
+
+
+def _evolution_kwargs(budget: int, settings: EvolutionSettings) -> dict[str, Any]:
+    return dict(population=settings.population,
+                generations=max(1, budget // settings.population), topk=settings.topk,
+                n_crossover=settings.n_crossover, n_mutation=settings.n_mutation,
+                mutation_prob=settings.mutation_prob)
+
+
+@register_method("evolution", kind="searcher", papers=SUPERNET_PAPERS,
+                 settings=EvolutionSettings)
 def evolution(space: SearchSpace, evaluate: Evaluate, budget: int, *, constraint: Any,
-              seed: int, settings: dict, progress: bool = False) -> SearchResult:
+              seed: int, settings: EvolutionSettings,
+              progress: bool = False) -> SearchResult:
     """Evolutionary search, SPOS Algorithm 1 (population, top-k, crossover, mutation)."""
     return evolution_search(space, evaluate, constraint=constraint, seed=seed,
-                            progress=progress, **_evolution_settings(budget, settings))
+                            progress=progress, **_evolution_kwargs(budget, settings))
 
 
-@register_method("pareto-evolution", kind="searcher", papers=SUPERNET_PAPERS)
+@register_method("pareto-evolution", kind="searcher", papers=SUPERNET_PAPERS,
+                 settings=EvolutionSettings)
 def pareto_evolution(space: SearchSpace, evaluate: Evaluate, budget: int, *, constraint: Any,
-                     seed: int, settings: dict, progress: bool = False) -> SearchResult:
+                     seed: int, settings: EvolutionSettings,
+                     progress: bool = False) -> SearchResult:
     """Evolution with Pareto (accuracy vs MACs) parent selection (AttentiveNAS)."""
     return pareto_evolution_search(space, evaluate, constraint=constraint, seed=seed,
-                                   progress=progress, **_evolution_settings(budget, settings))
+                                   progress=progress, **_evolution_kwargs(budget, settings))
 
 
-@register_method("random", kind="searcher", papers=SUPERNET_PAPERS)
+@register_method("random", kind="searcher", papers=SUPERNET_PAPERS,
+                 settings=RandomSearchSettings)
 def random(space: SearchSpace, evaluate: Evaluate, budget: int, *, constraint: Any, seed: int,
-           settings: dict, progress: bool = False) -> SearchResult:
+           settings: RandomSearchSettings, progress: bool = False) -> SearchResult:
     """Random search with the same number of evaluated candidates as evolution."""
     return random_search(space, evaluate, constraint=constraint, seed=seed, progress=progress,
-                         n_evals=budget, batch_size=int(settings["population"]))
+                         n_evals=budget, batch_size=settings.population)
 
 
 @register_method("random-cell", kind="searcher", papers=("darts_snas",))
 def random_cell(space: SearchSpace, evaluate: Evaluate | None, budget: int, *,
-                constraint: Any, seed: int, settings: dict,
+                constraint: Any, seed: int, settings: None = None,
                 progress: bool = False) -> SearchResult:
     """Random cells: N(0, 1) logits derived with the DARTS rule (2 edges per node); nothing
     is evaluated (the fitness is NaN)."""

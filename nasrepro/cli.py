@@ -7,6 +7,7 @@ malformed archs, missing data, NaN loss) print one line ``error: ...`` and exit 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -80,7 +81,7 @@ def cmd_spaces(args: argparse.Namespace) -> None:
 def cmd_methods(args: argparse.Namespace) -> None:
     from nasrepro.config import PAPERS
     from nasrepro.errors import UnknownNameError
-    from nasrepro.registry import KINDS, list_methods
+    from nasrepro.registry import KINDS, list_methods, settings_fields
 
     if args.paper is not None and args.paper not in PAPERS:
         raise UnknownNameError(f"unknown paper '{args.paper}'; known: {', '.join(PAPERS)} "
@@ -94,6 +95,11 @@ def cmd_methods(args: argparse.Namespace) -> None:
         return
     for e in list_methods(args.paper, args.kind):
         print(f"{e.kind:10s} {e.name:16s} {','.join(e.papers):24s} {e.description}")
+        if args.settings:
+            fields = settings_fields(e)
+            text = ", ".join(f"{k}={'(required)' if v is dataclasses.MISSING else repr(v)}"
+                             for k, v in fields.items()) or "(none)"
+            print(f"{'':10s} {'':16s} settings: {text}")
 
 
 def cmd_cost(args: argparse.Namespace) -> None:
@@ -279,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", default=None, help="only the methods this paper can run")
     p.add_argument("--kind", default=None, help="only methods of this kind")
     p.add_argument("--kinds", action="store_true", help="list the kinds and their protocols")
+    p.add_argument("--settings", action="store_true",
+                   help="also print each method's typed settings and their defaults")
     p.set_defaults(func=cmd_methods)
     p = sub.add_parser("cost", help='print {"macs": int, "params": int} of an arch')
     p.add_argument("space", help="SPACE/PRESET, e.g. spos/imagenet")

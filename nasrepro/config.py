@@ -198,7 +198,8 @@ def paper_modules() -> list[Any]:
 def check_names(config: dict) -> None:
     """Every registered name the config gives (methods, spaces, presets) exists: each paper's
     ``nasrepro.papers.<paper>.experiment.name_checks(config)`` lists ``(config key, check)``; the
-    first failing check is a one-line :class:`ConfigError` naming the key and the known names."""
+    first failing check is a one-line :class:`ConfigError` naming the key and the known names.
+    Then every listed method's typed settings resolve (``<paper>.method_settings``)."""
 
     from nasrepro.errors import NasreproError
 
@@ -210,6 +211,9 @@ def check_names(config: dict) -> None:
                 raise
             except NasreproError as exc:
                 raise ConfigError(f"invalid config key '{key}': {exc}") from exc
+    from nasrepro.registry import check_method_settings
+
+    check_method_settings(config)
 
 
 def workflow_config(config: dict, config_args: Sequence[str] | None) -> dict:

@@ -230,7 +230,7 @@ def darts_search_parts(config: dict, method: str, variant: Variant = EAGER,
     """Model and architecture step of a registered relaxation on the profile's search space
     (the parts :func:`assemble` turns into one training iteration)."""
     from nasrepro.papers.darts_snas.experiment import search_space
-    from nasrepro.registry import get_method
+    from nasrepro.registry import get_method, method_settings
     from nasrepro.samplers.darts_search import snas_cost_table
 
     if variant.fused:  # what a profile gets with darts_snas.search_settings: {fused: true}
@@ -242,9 +242,10 @@ def darts_search_parts(config: dict, method: str, variant: Variant = EAGER,
     epochs = int(dc.get("snas_epochs") or dc["search"]["epochs"]) if method == "snas" else int(
         dc["search"]["epochs"])
     lam = max(dc["penalty_lambdas"].values()) if method == "snas" else 0.0
-    step = get_method("relaxation", method, paper="darts_snas").factory(
-        space, seed=seed, settings=dc, epochs=epochs, edge_costs=snas_cost_table(space),
-        penalty_lambda=lam)
+    entry = get_method("relaxation", method, paper="darts_snas")
+    settings = method_settings(config, "darts_snas", "relaxation", method)
+    step = entry.factory(space, seed=seed, settings=settings, epochs=epochs,
+                         edge_costs=snas_cost_table(space), penalty_lambda=lam)
     model = space.build_supernet(torch.Generator().manual_seed(seed))
     drop = float(dc.get("snas_drop_path") or 0.0) if method == "snas" else 0.0
     return _Parts(f"{method} search step on {space.full_name}", model, step, dict(dc["search"]),

@@ -87,7 +87,8 @@ def test_pareto_search_improves_the_front(space) -> None:
 
 
 def test_registered_samplers(space, prior) -> None:
-    context = SamplerContext(prior=lambda: prior, k=4, scorer="loss")
+    attentive = get_method("sampler", "bestup").settings
+    context = SamplerContext(prior=lambda: prior, settings=attentive(k=4, scorer="loss"))
     uniform = get_method("sampler", "uniform", paper="attentivenas").factory(space, 0, context)
     # the uniform sampler's stream is the one SandwichStep uses for its own uniform slots
     rng = random.Random(0)
@@ -97,7 +98,7 @@ def test_registered_samplers(space, prior) -> None:
     worst = get_method("sampler", "worstup", paper="attentivenas").factory(space, 0, context)
     assert isinstance(best, AttentiveChooser) and (best.mode, best.k) == ("best", 4)
     assert worst.mode == "worst" and worst.scorer == "loss"
-    by_macs = SamplerContext(prior=lambda: prior, k=5, scorer="predictor",
+    by_macs = SamplerContext(prior=lambda: prior, settings=attentive(k=5, scorer="predictor"),
                              predictor=lambda: (lambda archs: [space.cost(a).macs
                                                                for a in archs]))
     pred = get_method("sampler", "bestup", paper="attentivenas").factory(space, 0, by_macs)

@@ -11,7 +11,7 @@ import torch
 from nasrepro.config import load_config
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.papers.darts_snas import experiment as ds
-from nasrepro.registry import get_method, list_methods
+from nasrepro.registry import get_method, list_methods, method_settings
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +85,13 @@ def test_retrain_setup_uses_eval_protocol(config: dict) -> None:
 def test_snas_factory_uses_the_level_lambda(config: dict) -> None:
     space = ds.search_space(config)
     step = get_method("relaxation", "snas").factory(
-        space, seed=0, settings=config["darts_snas"], epochs=3, edge_costs=None,
-        penalty_lambda=0.0)
+        space, seed=0, settings=method_settings(config, "darts_snas", "relaxation", "snas"),
+        epochs=3, edge_costs=None, penalty_lambda=0.0)
     assert step.rule == "snas" and step.epochs == 3
     assert float(step.arch.normal.detach().mean()) == pytest.approx(1.0, abs=0.01)  # N(1, 0.01)
-    d2 = get_method("relaxation", "darts-2nd").factory(space, seed=0, epochs=3,
-                                                       settings=config["darts_snas"])
+    d2 = get_method("relaxation", "darts-2nd").factory(
+        space, seed=0, epochs=3,
+        settings=method_settings(config, "darts_snas", "relaxation", "darts-2nd"))
     assert d2.order == 2 and d2.rule == "darts"
 
 

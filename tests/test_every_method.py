@@ -79,7 +79,9 @@ def test_sampler(name: str, paper: str) -> None:
     def draws(seed: int) -> list[str]:
         torch.manual_seed(seed)  # a loss scorer runs the model in train mode (dropout)
         context = SamplerContext(prior=uniform_prior(space, n=200),
-                                 predictor=lambda: (lambda archs: [0.0] * len(archs)))
+                                 predictor=lambda: (lambda archs: [0.0] * len(archs)),
+                                 settings=registry.method_settings(CONFIG, paper, "sampler",
+                                                                   name))
         sampler = entry.factory(space, seed, context)
         out = []
         for _ in range(4):
@@ -97,8 +99,9 @@ def test_sampler(name: str, paper: str) -> None:
 def test_searcher(name: str, paper: str) -> None:
     space = space_of(paper)
     entry = registry.get_method("searcher", name, paper=paper)
-    settings = {"population": 4, "topk": 2, "n_crossover": 2, "n_mutation": 2,
-                "mutation_prob": 0.5}
+    shared = {"population": 4, "topk": 2, "n_crossover": 2, "n_mutation": 2,
+              "mutation_prob": 0.5}
+    settings = registry.resolve_settings(entry, {}, paper, shared)
     if paper == "darts_snas":  # the random-cell baseline: no supernet, nothing evaluated
         result = entry.factory(space, None, 1, constraint=None, seed=0, settings=settings)
         space.validate(result.best["arch"])
@@ -145,7 +148,7 @@ def test_predictor(name: str, paper: str) -> None:
     cands = [space.sample(rng) for _ in range(24)]
     feats = np.array([space.features(c) for c in cands])
     targets = list(feats @ np.linspace(1.0, 2.0, feats.shape[1]))  # a learnable target
-    settings = dict(CONFIG[paper]["predictor"])
+    settings = registry.method_settings(CONFIG, paper, "predictor", name)
     score = entry.factory(space, cands[:16], targets[:16], seed=0, settings=settings,
                           pretrained=None)
     pred = np.asarray(score(cands[16:]), dtype=float)

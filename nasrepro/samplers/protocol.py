@@ -9,7 +9,8 @@ model (uniform, FLOPs-binned) never touch it; attentive ones score candidates on
 same sequence, and ``space`` is the space it samples from.
 
 :class:`SamplerContext` is what a pipeline offers a sampler factory: a lazily built MACs prior,
-a lazily built accuracy predictor, and the pipeline's sampler settings.
+a lazily built accuracy predictor, and the sampler's typed settings
+(:func:`nasrepro.registry.resolve_settings`).
 """
 
 from __future__ import annotations
@@ -45,18 +46,14 @@ class SamplerContext:
 
     Attributes:
         prior: ``() -> p(MACs)`` (anything with ``sample_range(rng)``), built on first call.
-        predictor: ``() -> Predictor``; only call it when ``scorer == "predictor"``.
-        k: candidates per slot of the attentive samplers (official loss scorer: 3).
-        scorer: ``"loss"`` (minibatch loss) or ``"predictor"``.
-        macs_bins: ``[low, high, n]`` of the FLOPs-binned sampler (``None``: the space's
-            5th-95th percentile in 7 bins).
+        predictor: ``() -> Predictor``; only call it when the sampler scores candidates with
+            a predictor.
+        settings: the sampler's typed settings (``None``: its defaults).
     """
 
     prior: Callable[[], Any]
     predictor: Callable[[], Predictor] = _no_predictor
-    k: int = 3
-    scorer: str = "loss"
-    macs_bins: list[float] | None = None
+    settings: Any = None
 
 
 def uniform_prior(space: SearchSpace, n: int = 2000, seed: int = 0,

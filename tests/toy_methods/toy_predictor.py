@@ -14,7 +14,7 @@ from nasrepro.registry import register_method
 
 @register_method("toy-predictor", kind="predictor", papers=("fbnetv3", "attentivenas"))
 def toy_predictor(space: Any, cands: list[dict], targets: list[float], *, seed: int,
-                  settings: dict, pretrained: Any = None) -> Callable[[Sequence[dict]], Any]:
+                  settings: None = None, pretrained: Any = None) -> Callable[[Sequence[dict]], Any]:
     """Least-squares linear fit on the space's features (toy plug-in for the tests)."""
     x = np.array([space.features(c) for c in cands], dtype=np.float64)
     design = np.hstack([x, np.ones((len(x), 1))])

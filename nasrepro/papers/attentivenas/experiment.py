@@ -48,7 +48,7 @@ from nasrepro.io import (
     write_json,
     write_text,
 )
-from nasrepro.registry import get_method
+from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
 
 PAPER = "attentivenas"
@@ -203,7 +203,9 @@ def fit_predictor(config: dict, space: SearchSpace, archs: list[dict],
     ``random_forest``) fitted on (arch, accuracy) pairs, seeded by ``predictor.seed``."""
     pc = config["attentivenas"]["predictor"]
     entry = get_method("predictor", methods_of(config, PAPER, "predictor")[0], paper=PAPER)
-    return entry.factory(space, archs, accs, seed=pc["seed"], settings=pc, pretrained=None)
+    return entry.factory(space, archs, accs, seed=pc["seed"],
+                         settings=method_settings(config, PAPER, "predictor", entry.name),
+                         pretrained=None)
 
 
 def make_step(config: dict, space: SearchSpace, sampler: str, seed: int) -> Any:
@@ -212,10 +214,9 @@ def make_step(config: dict, space: SearchSpace, sampler: str, seed: int) -> Any:
 
     ac = config["attentivenas"]
     entry = get_method("sampler", sampler, paper=PAPER)
-    att = ac["attentive"]
-    context = SamplerContext(prior=lambda: load_prior(config)[0], k=att["k"],
-                             scorer=att["scorer"],
-                             predictor=lambda: predictor_fn(config, space))
+    context = SamplerContext(prior=lambda: load_prior(config)[0],
+                             predictor=lambda: predictor_fn(config, space),
+                             settings=method_settings(config, PAPER, "sampler", sampler))
     # the uniform sampler draws from random.Random(seed), the stream SandwichStep's own
     # uniform slots use: identical subnets either way
     choose = entry.factory(space, seed, context)
@@ -340,7 +341,8 @@ def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher:
         settings = config["attentivenas"]["search"]
         result = entry.factory(space, lambda archs: evaluate(model, archs),
                                n_evaluations_of(settings["population"], settings["generations"]),
-                               constraint=None, seed=seed, settings=settings,
+                               constraint=None, seed=seed,
+                               settings=method_settings(config, PAPER, "searcher", searcher),
                                progress=config.get("progress", True))
         write_search_outputs(result, out_dir)
         extra.update(searcher=searcher, n_search_evaluated=result.n_evaluated)

@@ -43,7 +43,7 @@ from nasrepro.config import methods_of, seeds_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import read_json, write_json, write_text
-from nasrepro.registry import get_method
+from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
 
 PAPER = "darts_snas"
@@ -239,7 +239,8 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
     costs = snas_cost_table(space)
     lam = float(dc["penalty_lambdas"][group.level]) if group.level else 0.0
     entry = get_method("relaxation", group.method, paper=PAPER)
-    step = entry.factory(space, seed=seed, settings=dc, epochs=epochs, edge_costs=costs,
+    settings = method_settings(config, PAPER, "relaxation", group.method)
+    step = entry.factory(space, seed=seed, settings=settings, epochs=epochs, edge_costs=costs,
                          penalty_lambda=lam)
     step.arch.to(config["device"])
     torch.manual_seed(seed)
@@ -336,8 +337,9 @@ def role_spec(config: dict, role: str, index: int,
     seed = seeds[index]
     if group.kind == "searcher":
         entry = get_method("searcher", group.method, paper=PAPER)
+        settings = method_settings(config, PAPER, "searcher", group.method)
         result = entry.factory(retrain_space(config, group), None, 1, constraint=None,
-                               seed=index, settings=config[PAPER], progress=False)
+                               seed=index, settings=settings, progress=False)
         arch = result.best["arch"]
     else:
         if search_best is None:

@@ -347,7 +347,7 @@ def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Pa
     """
     from nasrepro.io import read_jsonl
     from nasrepro.metrics.ranking import kendall_tau, spearman
-    from nasrepro.registry import get_method
+    from nasrepro.registry import get_method, method_settings
 
     run = Run()
     out_dir = Path(out_dir)
@@ -362,6 +362,7 @@ def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Pa
     runs, preds = [], []
     methods = [(m, get_method("predictor", m, paper="fbnetv3"))
                for m in methods_of(config, "fbnetv3", "predictor")]
+    typed = {m: method_settings(config, "fbnetv3", "predictor", m) for m, _ in methods}
     for pseed in fb["predictor_seeds"]:
         rng = random.Random(f"predictor-split-{pseed}")
         idx = list(range(len(cands)))
@@ -371,7 +372,7 @@ def predictor_study(config: dict, search_dirs: list[str | Path], proxy: str | Pa
         for name, entry in methods:
             score = entry.factory(space, [cands[i] for i in train], y[train].tolist(),
                                   seed=int(pseed), pretrained=pretrained,
-                                  settings=fb["predictor"])
+                                  settings=typed[name])
             p = np.asarray(score([cands[i] for i in test]), dtype=np.float64)
             t = y[test]
             runs.append({"seed": pseed, "method": name, "kendall_tau": kendall_tau(p, t),

@@ -25,7 +25,7 @@ from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import read_json, write_text
 from nasrepro.papers.spos.design import role_seeds, role_seeds_key
-from nasrepro.registry import get_method
+from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
 
@@ -107,7 +107,8 @@ def make_sampler(config: dict, space: SearchSpace, name: str, seed: int) -> Any:
     from nasrepro.samplers import SamplerContext, uniform_prior
 
     entry = get_method("sampler", name, paper="spos")
-    context = SamplerContext(prior=uniform_prior(space), macs_bins=config["spos"].get("macs_bins"))
+    context = SamplerContext(prior=uniform_prior(space),
+                             settings=method_settings(config, "spos", "sampler", name))
     return entry.factory(space, seed, context)
 
 
@@ -193,7 +194,8 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
     result = entry.factory(space, supernet_fitness(config, model, data),
                            n_evaluations_of(settings["population"], settings["generations"]),
                            constraint=lambda a: space.cost(a).macs <= limit, seed=seed,
-                           settings=settings, progress=config.get("progress", True))
+                           settings=method_settings(config, "spos", "searcher", searcher),
+                           progress=config.get("progress", True))
     write_search_outputs(result, out_dir)
     run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
                extra={"supernet": supernet, "searcher": searcher, "macs_limit": limit})
