@@ -119,19 +119,46 @@ def splits_path(config: dict) -> Path:
 def _check_supported(dataset: str) -> None:
     if dataset == "imagenet":
         raise DataError(
-            "ImageNet folders are not loadable yet (they need a streaming JPEG pipeline, not a "
-            "whole-dataset tensor); the imagenet profile can be dry-run (snakemake -n), run the "
-            "cifar10 or default profile instead"
+            "the training jobs do not read ImageNet yet: its folder is indexed and split by "
+            "`nasrepro data` (nasrepro.data.imagenet streams it), but the supernet and retrain "
+            "jobs still take whole-dataset tensors; dry-run the imagenet profile (snakemake -n) "
+            "or run the cifar10 or default profile"
         )
 
 
-def make_data_splits(config: dict, out: str | Path) -> dict:
-    """Load (fetch) the dataset, check it, make the fixed splits and write them to ``out``."""
-    from nasrepro.data import load_dataset, make_splits
+def _make_imagenet_splits(config: dict, out: Path) -> dict:
+    """The ImageNet folder's index and the papers' splits (:mod:`nasrepro.data.imagenet`)."""
+    from nasrepro.data.imagenet import index_folder, make_imagenet_splits
 
     run = Run()
     dcfg = config["data"]
-    _check_supported(dcfg["dataset"])
+    if not dcfg.get("path"):
+        raise DataError("data.path is not set; point it at the ImageNet folder (train/<wnid>/ "
+                        "and val/<wnid>/)")
+    index = index_folder(dcfg["path"])
+    splits = make_imagenet_splits(index, seed=dcfg["split_seed"], val_size=dcfg["val_size"],
+                                  n_classes=dcfg.get("n_classes"),
+                                  test_size=dcfg.get("test_size"))
+    write_json(out, splits, indent=None)
+    print(f"data: imagenet folder {index.root}: {len(index.classes)} classes, "
+          f"{len(index.train)} train / {len(index.val)} val images -> {out}", file=sys.stderr)
+    run.finish(out.parent, config, seed=dcfg["split_seed"], device="cpu",
+               dataset_checksum=index.checksum,
+               extra={"data_source": str(index.root), "n_classes": len(splits["classes"]),
+                      "n_train": len(splits["train"]), "n_val": len(splits["val"]),
+                      "n_test": len(splits["test"])})
+    return splits
+
+
+def make_data_splits(config: dict, out: str | Path) -> dict:
+    """Load (fetch) the dataset, check it, make the fixed splits and write them to ``out``
+    (ImageNet: index the folder, see :func:`_make_imagenet_splits`)."""
+    from nasrepro.data import load_dataset, make_splits
+
+    dcfg = config["data"]
+    if dcfg["dataset"] == "imagenet":
+        return _make_imagenet_splits(config, Path(out))
+    run = Run()
     ds = load_dataset(dcfg["dataset"], dcfg.get("path"))
     splits = make_splits(ds, seed=dcfg["split_seed"], val_size=dcfg["val_size"],
                          train_size=dcfg.get("train_size"), test_size=dcfg.get("test_size"))
@@ -148,6 +175,7 @@ def load_data(config: dict, splits_file: str | Path | None = None) -> Any:
     from nasrepro.data import load_dataset, prepare
 
     dcfg = config["data"]
+    _check_supported(dcfg["dataset"])
     path = Path(splits_file) if splits_file else splits_path(config)
     if not path.exists():
         raise MissingInputError(missing_input_message(config, path))

@@ -1,0 +1,390 @@
+"""ImageNet from the standard folder layout, streamed from disk (issue 16; PAPERS.md sections
+1, 3 and 4: SPOS, AttentiveNAS and FBNetV3 are ImageNet papers).
+
+The dataset does not fit in memory, so unlike :mod:`nasrepro.data.datasets` (whole datasets as
+tensors) it is read image by image through a :class:`torch.utils.data.DataLoader`:
+
+* :func:`index_folder` scans ``root/train/<wnid>/*.JPEG`` and ``root/val/<wnid>/*.JPEG`` (the
+  layout the usual preparation scripts produce; ``.jpg``/``.jpeg``/``.png`` in any case are
+  taken too). Classes are the sorted wnids of ``train/`` (label = position), files are sorted,
+  and the index carries a sha256 of its file list and labels, which the splits and every run's
+  provenance record. The checksum covers names and labels, not the bytes of 1.28M JPEGs.
+* :func:`make_imagenet_splits` makes the papers' splits, seeded: SPOS holds out 50,000 training
+  images as its validation set (``val_size``, stratified: the same number from every class);
+  FBNetV3 searches on a class subset (``n_classes`` 200, seeded) with 10,000 held-out images;
+  AttentiveNAS evaluates on the official validation set (``test``).
+* :class:`ImageFolderDataset` decodes with Pillow (``RGB``) and applies :class:`TrainTransform`
+  (RandomResizedCrop with torchvision's sampling rule, horizontal flip, optional colour jitter
+  and AlexNet-style PCA lighting) or :class:`EvalTransform` (resize the shorter side to
+  ``size / crop_fraction``, centre crop). Each sample's randomness comes from a generator seeded
+  by ``(seed, epoch, index)``, so a batch is the same whatever the number of workers.
+  A file Pillow cannot decode is a one-line :class:`~nasrepro.errors.DataError` naming it.
+* :func:`make_loader`: the DataLoader (workers, pinned memory, persistent workers, a seeded
+  shuffle per epoch); with ``rank``/``world_size`` each rank reads its own shard of every
+  epoch's permutation (the global batch is ``world_size`` x the per-rank batch).
+
+torchvision is not needed (its ``decode_jpeg`` on the GPU is a later option); the crops and
+flips are Pillow calls, the colour operations torch ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from nasrepro.errors import ConfigError, DataError
+
+IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
+#: ImageNet channel statistics (RGB, on [0, 1]) used by every paper's official code
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+#: AlexNet PCA lighting (Krizhevsky et al. 2012), as in the official FBNet/AttentiveNAS code
+LIGHTING_EIGVAL = (0.2175, 0.0188, 0.0045)
+LIGHTING_EIGVEC = ((-0.5675, 0.7192, 0.4009),
+                   (-0.5808, -0.0045, -0.8140),
+                   (-0.5836, -0.6948, 0.4203))
+
+
+@dataclass(frozen=True)
+class FolderIndex:
+    """The sorted file lists of an ImageNet-style folder.
+
+    Attributes:
+        root: the folder.
+        classes: sorted class folder names (wnids); label ``i`` is ``classes[i]``.
+        train: ``(relative path, label)`` of every training image, sorted by path.
+        val: the same for the official validation images.
+        checksum: sha256 of the classes and both file lists (names and labels).
+    """
+
+    root: Path
+    classes: tuple[str, ...]
+    train: tuple[tuple[str, int], ...]
+    val: tuple[tuple[str, int], ...]
+    checksum: str
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def index_folder(root: str | Path) -> FolderIndex:
+    """Scan ``root/train/<class>/`` and ``root/val/<class>/`` (see the module docstring).
+
+    Raises:
+        DataError: (one line) no ``train/`` or ``val/`` folder, no class folders, a class folder
+            without images, or a ``val/`` class that ``train/`` does not have.
+    """
+    root = Path(root)
+    fix = "point data.path at a folder with train/<wnid>/*.JPEG and val/<wnid>/*.JPEG"
+    for part in ("train", "val"):
+        if not (root / part).is_dir():
+            raise DataError(f"ImageNet folder {root} has no {part}/ folder; {fix}")
+    classes = tuple(sorted(p.name for p in (root / "train").iterdir() if p.is_dir()))
+    if not classes:
+        raise DataError(f"ImageNet folder {root}/train has no class folders; {fix}")
+    label = {c: i for i, c in enumerate(classes)}
+    lists: dict[str, list[tuple[str, int]]] = {"train": [], "val": []}
+    for part in ("train", "val"):
+        for c in sorted(p.name for p in (root / part).iterdir() if p.is_dir()):
+            if c not in label:
+                raise DataError(f"class folder {root}/{part}/{c} is not in {root}/train; the "
+                                "validation classes must be training classes")
+            files = _images(root / part / c)
+            if not files and part == "train":
+                kinds = ", ".join(IMAGE_SUFFIXES)
+                raise DataError(f"class folder {root}/train/{c} has no images ({kinds}); remove "
+                                "it or add its images")
+            lists[part] += [(f"{part}/{c}/{f.name}", label[c]) for f in files]
+    h = hashlib.sha256()
+    h.update("\n".join(classes).encode())
+    for part in ("train", "val"):
+        for rel, lab in lists[part]:
+            h.update(f"\n{rel}\t{lab}".encode())
+    return FolderIndex(root, classes, tuple(lists["train"]), tuple(lists["val"]), h.hexdigest())
+
+
+def _stratified_holdout(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices, the same number from every class (the remainder from classes drawn at
+    random), each class's picks at random."""
+    classes = np.unique(labels)
+    per, extra = divmod(n, len(classes))
+    bonus = set(rng.choice(classes, size=extra, replace=False).tolist()) if extra else set()
+    picks = []
+    for c in classes:
+        members = np.flatnonzero(labels == c)
+        k = per + (1 if int(c) in bonus else 0)
+        if k > len(members) - 1:
+            raise ConfigError(f"data.val_size={n} holds out {k} images of class {int(c)}, which "
+                              f"has {len(members)}; lower data.val_size")
+        picks.append(rng.choice(members, size=k, replace=False))
+    return np.sort(np.concatenate(picks)) if picks else np.array([], dtype=int)
+
+
+def make_imagenet_splits(index: FolderIndex, *, seed: int, val_size: int,
+                         n_classes: int | None = None, test_size: int | None = None) -> dict:
+    """The papers' splits of an indexed folder, seeded (``numpy.random.default_rng(seed)``).
+
+    Args:
+        index: from :func:`index_folder`.
+        seed: split seed.
+        val_size: training images held out as the search/validation set, stratified by class
+            (SPOS: 50,000; FBNetV3's search: 10,000; 0: none).
+        n_classes: keep a seeded subset of this many classes (FBNetV3's search: 200; ``None``:
+            all); labels are renumbered 0..n_classes-1 in the order of ``classes``.
+        test_size: a seeded subsample of the official validation set as ``test`` (``None``:
+            all of it; AttentiveNAS evaluates on all of it).
+
+    Returns:
+        ``{"dataset": "imagenet", "checksum", "seed", "classes", "train", "val", "test"}``:
+        ``classes`` the kept class names, ``train``/``val`` indices into ``index.train``,
+        ``test`` into ``index.val`` (sorted lists of ints).
+    """
+    rng = np.random.default_rng(seed)
+    n_all = len(index.classes)
+    if n_classes is None:
+        kept = np.arange(n_all)
+    else:
+        if not 1 <= n_classes <= n_all:
+            raise ConfigError(f"data.n_classes={n_classes} is outside 1..{n_all} (the folder's "
+                              "classes); fix data.n_classes")
+        kept = np.sort(rng.choice(n_all, size=n_classes, replace=False))
+    keep = set(kept.tolist())
+    train_labels = np.array([lab for _, lab in index.train])
+    pool = np.flatnonzero(np.isin(train_labels, kept))
+    if val_size < 0 or val_size >= len(pool):
+        raise ConfigError(f"data.val_size={val_size} must be in 0..{len(pool) - 1} (training "
+                          "images of the kept classes); fix data.val_size")
+    held = pool[_stratified_holdout(train_labels[pool], val_size, rng)] if val_size else \
+        np.array([], dtype=int)
+    train = np.setdiff1d(pool, held)
+    test_pool = np.array([i for i, (_, lab) in enumerate(index.val) if lab in keep], dtype=int)
+    if test_size is not None:
+        if test_size > len(test_pool):
+            raise ConfigError(f"data.test_size={test_size} exceeds the {len(test_pool)} "
+                              "validation images of the kept classes; lower it")
+        test_pool = np.sort(rng.choice(test_pool, size=test_size, replace=False))
+    return {"dataset": "imagenet", "checksum": index.checksum, "seed": seed,
+            "classes": [index.classes[i] for i in kept], "train": train.tolist(),
+            "val": held.tolist(), "test": test_pool.tolist()}
+
+
+# --- transforms -------------------------------------------------------------------------------
+def _to_tensor(img) -> torch.Tensor:
+    arr = np.asarray(img, dtype=np.uint8)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(MEAN).view(3, 1, 1)
+    std = torch.tensor(STD).view(3, 1, 1)
+    return (x - mean) / std
+
+
+def random_resized_box(width: int, height: int, rng: random.Random,
+                       scale: tuple[float, float] = (0.08, 1.0),
+                       ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> tuple[int, int, int, int]:
+    """``(left, top, crop width, crop height)`` by torchvision's RandomResizedCrop rule: ten
+    tries of an area fraction in ``scale`` and a log-uniform aspect ratio in ``ratio``, else
+    the centre crop clamped to ``ratio``."""
+    area = width * height
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        w = int(round(math.sqrt(target * aspect)))
+        h = int(round(math.sqrt(target / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            return rng.randint(0, width - w), rng.randint(0, height - h), w, h
+    in_ratio = width / height
+    if in_ratio < min(ratio):
+        w, h = width, int(round(width / min(ratio)))
+    elif in_ratio > max(ratio):
+        w, h = int(round(height * max(ratio))), height
+    else:
+        w, h = width, height
+    return (width - w) // 2, (height - h) // 2, w, h
+
+
+@dataclass(frozen=True)
+class TrainTransform:
+    """Training augmentation: RandomResizedCrop to ``size`` (``scale``), horizontal flip,
+    colour jitter (brightness/contrast/saturation factors in ``[1 - j, 1 + j]``; 0: off, the
+    official SPOS code uses 0.4), PCA lighting with std ``lighting`` (0: off; FBNet's and
+    AttentiveNAS's code use 0.1), then ImageNet normalisation."""
+
+    size: int = 224
+    scale: tuple[float, float] = (0.08, 1.0)
+    flip: bool = True
+    jitter: float = 0.0
+    lighting: float = 0.0
+
+    def __call__(self, img, rng: random.Random) -> torch.Tensor:
+        from PIL import Image
+
+        left, top, w, h = random_resized_box(img.width, img.height, rng, self.scale)
+        img = img.resize((self.size, self.size), Image.BILINEAR,
+                         box=(left, top, left + w, top + h))
+        if self.flip and rng.random() < 0.5:
+            img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        x = _to_tensor(img)
+        if self.jitter:
+            x = _colour_jitter(x, self.jitter, rng)
+        if self.lighting:
+            alpha = torch.tensor([rng.gauss(0.0, self.lighting) for _ in range(3)])
+            rgb = torch.tensor(LIGHTING_EIGVEC) @ (alpha * torch.tensor(LIGHTING_EIGVAL))
+            x = x + rgb.view(3, 1, 1)
+        return _normalise(x)
+
+
+def _colour_jitter(x: torch.Tensor, j: float, rng: random.Random) -> torch.Tensor:
+    """Brightness, contrast and saturation, each by a factor in ``[1 - j, 1 + j]``, in a random
+    order (torchvision's ColorJitter without hue)."""
+    grey = lambda t: (0.299 * t[0] + 0.587 * t[1] + 0.114 * t[2]).unsqueeze(0)  # noqa: E731
+    ops = ["brightness", "contrast", "saturation"]
+    rng.shuffle(ops)
+    for op in ops:
+        f = rng.uniform(max(0.0, 1 - j), 1 + j)
+        if op == "brightness":
+            x = x * f
+        elif op == "contrast":
+            x = grey(x).mean() * (1 - f) + x * f
+        else:
+            x = grey(x) * (1 - f) + x * f
+        x = x.clamp(0.0, 1.0)
+    return x
+
+
+@dataclass(frozen=True)
+class EvalTransform:
+    """Evaluation: resize the shorter side to ``round(size / crop_fraction)`` (256 for 224),
+    centre crop ``size``, normalise."""
+
+    size: int = 224
+    crop_fraction: float = 0.875
+
+    def __call__(self, img, rng: random.Random | None = None) -> torch.Tensor:
+        from PIL import Image
+
+        short = int(round(self.size / self.crop_fraction))
+        scale = short / min(img.width, img.height)
+        w, h = max(self.size, round(img.width * scale)), max(self.size, round(img.height * scale))
+        img = img.resize((w, h), Image.BILINEAR)
+        left, top = (w - self.size) // 2, (h - self.size) // 2
+        return _normalise(_to_tensor(img.crop((left, top, left + self.size, top + self.size))))
+
+
+# --- dataset and loader -----------------------------------------------------------------------
+class ImageFolderDataset(Dataset):
+    """``(image tensor, label)`` of the chosen entries of an index (decoded with Pillow).
+
+    ``labels`` maps the folder's labels to the split's (a class subset renumbers them). The
+    random stream of item ``i`` in epoch ``e`` is ``random.Random(f"{seed}-{e}-{i}")``: the
+    same augmentation whatever worker decodes it. The key is ``i`` (epoch :attr:`epoch`) or
+    ``(e, i)``, which :class:`EpochShardSampler` yields, so persistent workers need no epoch
+    update."""
+
+    def __init__(self, root: str | Path, entries: Sequence[tuple[str, int]],
+                 transform: TrainTransform | EvalTransform, *, seed: int = 0,
+                 labels: dict[int, int] | None = None) -> None:
+        self.root = Path(root)
+        self.entries = list(entries)
+        self.transform = transform
+        self.seed = seed
+        self.epoch = 0
+        self.labels = labels
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+        from PIL import Image, UnidentifiedImageError
+
+        epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
+        rel, label = self.entries[i]
+        path = self.root / rel
+        try:
+            with Image.open(path) as im:
+                img = im.convert("RGB")
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            raise DataError(f"cannot decode image {path} ({type(exc).__name__}); remove or "
+                            "replace the file and rerun `nasrepro data`") from exc
+        rng = random.Random(f"{self.seed}-{epoch}-{i}")
+        return self.transform(img, rng), (self.labels[label] if self.labels else label)
+
+
+def split_dataset(index: FolderIndex, splits: dict, part: str,
+                  transform: TrainTransform | EvalTransform, *,
+                  seed: int = 0) -> ImageFolderDataset:
+    """The ``train``, ``val`` (held out of the training images) or ``test`` (official
+    validation images) part of :func:`make_imagenet_splits` as a dataset."""
+    if splits.get("checksum") != index.checksum:
+        raise DataError(f"the splits were made from another file list (checksum "
+                        f"{str(splits.get('checksum'))[:12]}, folder {index.checksum[:12]}); "
+                        "rerun `nasrepro data` for this folder")
+    source = index.val if part == "test" else index.train
+    kept = [index.classes.index(c) for c in splits["classes"]]
+    labels = None if kept == list(range(len(index.classes))) else \
+        {old: new for new, old in enumerate(kept)}
+    return ImageFolderDataset(index.root, [source[i] for i in splits[part]], transform,
+                              seed=seed, labels=labels)
+
+
+class EpochShardSampler(Sampler[tuple[int, int]]):
+    """A seeded permutation per epoch (``shuffle``) or the natural order, cut into
+    ``world_size`` interleaved shards (rank ``r`` takes positions ``r, r + W, ...``; the
+    permutation is padded by wrapping so every rank has as many items). Yields
+    ``(epoch, index)`` keys for :class:`ImageFolderDataset`."""
+
+    def __init__(self, n: int, *, seed: int, shuffle: bool, rank: int = 0,
+                 world_size: int = 1) -> None:
+        if not 0 <= rank < world_size:
+            raise ConfigError(f"rank {rank} is outside 0..{world_size - 1}")
+        self.n, self.seed, self.shuffle = n, seed, shuffle
+        self.rank, self.world_size, self.epoch = rank, world_size, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.world_size)
+
+    def __iter__(self):
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(self.n, generator=g).tolist()
+        else:
+            order = list(range(self.n))
+        total = len(self) * self.world_size
+        order += order[:total - len(order)]
+        return iter([(self.epoch, i) for i in order[self.rank:total:self.world_size]])
+
+
+def make_loader(dataset: ImageFolderDataset, *, batch_size: int, shuffle: bool, seed: int,
+                workers: int = 0, pin_memory: bool = False, drop_last: bool = False,
+                rank: int = 0, world_size: int = 1) -> DataLoader:
+    """The streaming loader of a split: ``batch_size`` per rank, a seeded shuffle per epoch
+    (call :func:`set_epoch` before each epoch), ``workers`` decoding processes kept alive
+    across epochs, pinned memory for a GPU."""
+    sampler = EpochShardSampler(len(dataset), seed=seed, shuffle=shuffle, rank=rank,
+                                world_size=world_size)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                      pin_memory=pin_memory, drop_last=drop_last,
+                      persistent_workers=workers > 0)
+
+
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    """Move a :func:`make_loader` loader (its shuffle and its augmentation) to ``epoch``."""
+    loader.sampler.set_epoch(epoch)
