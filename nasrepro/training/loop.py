@@ -349,9 +349,12 @@ def train(
         TrainingError: a NaN/inf loss (nothing is written for that epoch), or a checkpoint in
             ``run_dir`` written with another config.
     """
+    from nasrepro.training import distributed
+
     step = step if step is not None else StandardStep()
     run_dir = Path(run_dir) if run_dir is not None else None
     ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
+    ranks = distributed.current()  # data parallel over a process group (module docstring)
 
     torch.manual_seed(seed)
     random.seed(seed)
@@ -408,7 +411,8 @@ def train(
         restore_rng_state(ck["rng"])
         rows = list(ck["rows"])
         start_epoch = int(ck["epoch"]) + 1
-        write_log_csv(run_dir / LOG_NAME, rows)  # in case the kill came between the two writes
+        if ranks.is_writer:  # in case the kill came between the two writes
+            write_log_csv(run_dir / LOG_NAME, rows)
 
     bar = tqdm(total=end_epoch * spe, initial=min(start_epoch, end_epoch) * spe, desc=desc,
                disable=not progress,
@@ -440,6 +444,7 @@ def train(
                 mix = None
                 if cfg.mixup_alpha > 0:
                     xb, yb, mix = _mixup(xb, yb, num_classes, cfg.mixup_alpha, mix_rng, generator)
+                xb, yb = distributed.shard(xb, yb, ranks)
                 ctx.step, ctx.lr, ctx.mixup = global_step, lr, mix
                 metrics = step(model, xb, yb, ctx)
                 if "loss" not in metrics:
@@ -447,6 +452,9 @@ def train(
                         f"step strategy {type(step).__name__} returned no 'loss' metric; "
                         "return {'loss': float, ...} from its __call__"
                     )
+                distributed.average_gradients(opt_params, ranks)
+                metrics = distributed.average_metrics(
+                    {k: float(v) for k, v in metrics.items()}, ranks)
                 loss = float(metrics["loss"])
                 if not math.isfinite(loss):
                     raise TrainingError(
@@ -477,7 +485,7 @@ def train(
                 row.update(step.on_epoch_end(epoch, ctx) or {})
             rows.append(row)
 
-            if run_dir is not None:
+            if run_dir is not None and ranks.is_writer:
                 save_checkpoint(ckpt_path, {
                     "identity": identity,
                     "epoch": epoch,
@@ -492,6 +500,7 @@ def train(
                     "rows": rows,
                 })
                 write_log_csv(run_dir / LOG_NAME, rows)
+            distributed.barrier(ranks)  # no rank runs ahead of rank 0's checkpoint
     finally:
         bar.close()
     return rows

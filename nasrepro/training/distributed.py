@@ -1,0 +1,110 @@
+"""Data-parallel training over ``torch.distributed`` ranks (issue 16: paper-scale jobs on
+several GPUs; the papers' ImageNet runs use 8 GPUs with a global batch of 1024 (SPOS) or more).
+
+The one training loop (:func:`nasrepro.training.train`) runs unchanged on every rank; with a
+process group initialised (``torchrun`` sets ``RANK``/``WORLD_SIZE``, then
+:func:`init_from_env`), it
+
+* draws the *global* batch (``cfg.batch_size``, the paper's) with the generator every rank
+  seeds identically, augments it, and keeps this rank's contiguous shard
+  (:func:`shard`; the batch size must divide by the number of ranks);
+* lets the step strategy sample its path/subnet from its own seeded stream, which is the same
+  on every rank (the SPOS and AttentiveNAS samplers are seeded by the job seed), so every rank
+  trains the same path at each step (the tests check it);
+* averages the gradients over the ranks after the step's backward (:func:`average_gradients`:
+  the all-reduce DistributedDataParallel does; DDP's wrapper itself cannot follow step
+  strategies that call the supernet's own methods), before clipping and the optimizer step;
+* keeps BatchNorm per rank, as the official SPOS/AttentiveNAS code does (no SyncBN), so a
+  2-rank run matches a 1-rank run up to the BN statistics of half batches;
+* logs the loss averaged over ranks, and writes the checkpoint and ``log.csv`` on rank 0 only
+  (every rank reads the checkpoint on resume; a barrier keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from nasrepro.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in the group (``world_size`` 1: no group)."""
+
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_writer(self) -> bool:
+        """Rank 0 writes checkpoints, logs and results."""
+        return self.rank == 0
+
+
+def current() -> Ranks:
+    """The ranks of the initialised process group, else a single process."""
+    if dist.is_available() and dist.is_initialized():
+        return Ranks(dist.get_rank(), dist.get_world_size())
+    return Ranks()
+
+
+def init_from_env(device: str) -> Ranks:
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1): NCCL on CUDA (this
+    rank's ``LOCAL_RANK`` device), gloo on the CPU. Without those variables, a single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        cuda = str(device).startswith("cuda")
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return current()
+
+
+def shard(x: Tensor, y: Tensor, ranks: Ranks) -> tuple[Tensor, Tensor]:
+    """This rank's contiguous share of a global batch."""
+    if ranks.world_size == 1:
+        return x, y
+    n = x.shape[0]
+    if n % ranks.world_size:
+        raise ConfigError(f"a global batch of {n} does not split over {ranks.world_size} ranks; "
+                          f"set batch_size to a multiple of {ranks.world_size}")
+    per = n // ranks.world_size
+    sl = slice(ranks.rank * per, (ranks.rank + 1) * per)
+    return x[sl], y[sl]
+
+
+def average_gradients(params: Iterable[Tensor], ranks: Ranks) -> None:
+    """All-reduce every existing gradient to its mean over the ranks (in one flat buffer)."""
+    if ranks.world_size == 1:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat.div_(ranks.world_size)
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def average_metrics(metrics: dict[str, float], ranks: Ranks) -> dict[str, float]:
+    """Step metrics averaged over the ranks (every rank gets the same values)."""
+    if ranks.world_size == 1 or not metrics:
+        return metrics
+    keys = sorted(metrics)
+    t = torch.tensor([float(metrics[k]) for k in keys], dtype=torch.float64)
+    dist.all_reduce(t)
+    t /= ranks.world_size
+    return dict(zip(keys, t.tolist(), strict=True))
+
+
+def barrier(ranks: Ranks) -> None:
+    if ranks.world_size > 1:
+        dist.barrier()
