@@ -4,6 +4,7 @@ configs fail before any job with one clear line."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -40,11 +41,31 @@ def test_dry_run_lists_every_paper_and_the_report(tmp_path, profile: str) -> Non
         assert rule in out, f"{rule} missing from the {profile} DAG"
 
 
-def test_slurm_profile_dry_runs(tmp_path) -> None:
+#: GPUs each training rule of the imagenet profile asks SLURM for (the papers' 8-GPU jobs)
+SLURM_GPUS = {"spos_train_supernet": 8, "spos_retrain": 8, "spos_search": 1,
+              "darts_snas_search": 1, "darts_snas_retrain": 1,
+              "attentivenas_train_supernet": 8, "attentivenas_search": 1,
+              "fbnetv3_search": 8, "fbnetv3_retrain": 8, "fbnetv3_retrain_display": 8, "data": 0}
+
+
+def test_slurm_profile_dry_runs_with_gpus_per_rule(tmp_path) -> None:
+    """The SLURM workflow profile's dry run lists GPU resources (gpu, cpus_per_gpu, mem_mb,
+    runtime) for every training rule of the imagenet profile."""
     proc = _dry_run(tmp_path, "profile=imagenet", target="all",
-                    extra=("--profile", "workflow/profiles/slurm"))
+                    extra=("--workflow-profile", "workflow/profiles/slurm"))
+    out = proc.stdout + proc.stderr
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "spos_train_supernet" in proc.stdout + proc.stderr
+    resources: dict[str, str] = {}
+    for block in re.split(r"\n(?=rule \w+:)", out):
+        m = re.match(r"rule (\w+):", block)
+        r = re.search(r"resources: (.*)", block)
+        if m and r:
+            resources.setdefault(m.group(1), r.group(1))
+    for rule, gpus in SLURM_GPUS.items():
+        assert f"gpu={gpus}" in resources[rule].split(", "), (rule, resources.get(rule))
+        if gpus:
+            res = resources[rule]
+            assert "cpus_per_gpu=" in res and "mem_mb=" in res and "runtime=" in res, res
 
 
 def test_snakemake_lint_is_clean() -> None:
