@@ -81,6 +81,8 @@ def producing_rule(config: dict, path: str | Path) -> str | None:
     if head not in PAPERS or len(parts) < 2:
         return None
     rule = _PAPER_STAGE_RULES[head].get(parts[1])
+    if rule == "fbnetv3_retrain" and len(parts) > 2 and parts[2] != "swap":
+        return "fbnetv3_retrain_display"  # AutoTrain and arch-only roles (their own seeds)
     if rule is not None:
         return rule
     if head == "spos":
