@@ -93,7 +93,11 @@ def test_preset_dataset_mismatch_is_reported(tmp_path: Path, cli) -> None:
 
 
 def test_imagenet_profile_data_step_says_what_is_missing(cli) -> None:
-    proc = cli("data", "--profile", "imagenet")
+    """Without an ImageNet folder at data.path the data job names the folder and the fix in
+    one line (tests/test_imagenet_data.py runs it on a generated folder)."""
+    proc = cli("data", "--profile", "imagenet", "--config-override",
+               '{"data": {"path": "/nonexistent/imagenet"}}')
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "ImageNet" in lines[0] and "dry-run" in lines[0]
+    assert len(lines) == 1 and "ImageNet folder /nonexistent/imagenet has no train/" in lines[0]
+    assert "point data.path at a folder with train/<wnid>/" in lines[0]
