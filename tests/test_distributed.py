@@ -6,6 +6,7 @@ from rank 0's checkpoint on every rank."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -58,7 +59,7 @@ class _Recording:
         self.step.load_state_dict(state)
 
 
-def _train(run_dir: Path | None) -> tuple[list[dict], list[dict]]:
+def _train(run_dir: Path | None) -> tuple[list[dict], list[dict], str]:
     from nasrepro.config import load_config
     from nasrepro.papers.spos.experiment import supernet_space
     from nasrepro.samplers import SinglePathStep, UniformSampler
@@ -77,7 +78,11 @@ def _train(run_dir: Path | None) -> tuple[list[dict], list[dict]]:
     cfg = TrainConfig.from_dict({"epochs": 1, "batch_size": BATCH, "lr": 0.05,
                                  "steps_per_epoch": STEPS, "schedule": "constant"})
     rows = train(model, data, cfg, seed=0, run_dir=run_dir, step=step, progress=False)
-    return rows, [dict(r, arch=a) for r, a in zip(step.records, sampler.archs, strict=True)]
+    # the trained weights (not the BN buffers, which stay per rank), as one hash
+    weights = hashlib.sha256(b"".join(p.detach().numpy().tobytes()
+                                      for p in model.parameters())).hexdigest()
+    records = [dict(r, arch=a) for r, a in zip(step.records, sampler.archs, strict=True)]
+    return rows, records, weights
 
 
 def _rank(rank: int, world: int, init: str, out: str) -> None:
@@ -85,10 +90,11 @@ def _rank(rank: int, world: int, init: str, out: str) -> None:
     torch.set_num_threads(1)
     try:
         run_dir = Path(out) / "run"
-        rows, records = _train(run_dir)
-        again, _ = _train(run_dir)  # resumes from rank 0's checkpoint on every rank
+        rows, records, weights = _train(run_dir)
+        again, _, _ = _train(run_dir)  # resumes from rank 0's checkpoint on every rank
         Path(out, f"rank{rank}.json").write_text(json.dumps(
             {"rows": rows, "records": records, "again": again,
+             "weights": weights,
              "ranks": [distributed.current().rank, distributed.current().world_size]}))
     finally:
         dist.destroy_process_group()
@@ -99,7 +105,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("ddp")
     mp.start_processes(_rank, args=(2, f"file://{out}/pg", str(out)), nprocs=2, join=True,
                        start_method="spawn")
-    single_rows, single_records = _train(out / "single")
+    single_rows, single_records, _ = _train(out / "single")
     return {"ranks": [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)],
             "single_rows": single_rows, "single_records": single_records, "out": out}
 
@@ -115,6 +121,13 @@ def test_every_rank_trains_the_same_path_each_step(runs: dict) -> None:
     assert _path_of(r0["records"]) == _path_of(r1["records"]) == _path_of(runs["single_records"])
     assert len(set(_path_of(r0["records"]))) > 1  # it samples
     assert all(r["n"] == BATCH // 2 for r in r0["records"])  # a shard of the global batch
+
+
+def test_averaged_gradients_keep_the_ranks_weights_identical(runs: dict) -> None:
+    """Each rank sees other images; only the gradient all-reduce keeps the weights equal."""
+    r0, r1 = runs["ranks"]
+    assert r0["records"][0]["loss"] != r1["records"][0]["loss"]  # different shards
+    assert r0["weights"] == r1["weights"]
 
 
 def test_loss_curve_matches_one_process(runs: dict) -> None:
