@@ -119,10 +119,14 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def _setup(args: argparse.Namespace) -> dict:
+    """A computing job's config, device check and threads; on ``ranks`` > 1 the job runs
+    under torchrun, one process per rank (:func:`nasrepro.training.distributed.launch`)."""
     from nasrepro.experiments.common import check_device, set_threads
+    from nasrepro.training import distributed
 
     config = _load_config(args)
     check_device(config["device"])
+    distributed.launch(config, args.argv)
     set_threads(config)
     return config
 
@@ -416,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     if threads is not None:
         pin_thread_env(threads)
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # a several-rank job reruns it
     try:
         _clean_run_dirs(args)
         args.func(args)

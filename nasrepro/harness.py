@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nasrepro.io import write_provenance
+from nasrepro.io import is_writer, write_provenance
 from nasrepro.training.checkpoint import CHECKPOINT_NAME
 
 
@@ -34,6 +34,8 @@ class Run:
         """Delete ``run_dir/checkpoint.pt`` (finished: the checkpoint is only for resuming)
         and write the run's resolved config and provenance into ``run_dir``."""
         run_dir = Path(run_dir)
+        if not is_writer():  # rank 0 of a several-rank job finishes the run directory
+            return
         (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
         write_provenance(run_dir, config=config, seed=seed, wall_time_s=self.elapsed(),
                          device=device, dataset_checksum=dataset_checksum, extra=extra)

@@ -63,15 +63,27 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
                        f"folder, then rerun")
 
 
+def is_writer() -> bool:
+    """Whether this process writes result files: yes, unless it is a rank other than 0 of a
+    job run on several ranks (``torchrun`` sets ``RANK``; :mod:`nasrepro.training.distributed`).
+    """
+    return os.environ.get("RANK", "0") == "0"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it onto ``path``.
 
     On an exception the temporary file is removed and ``path`` is left untouched. The file
     gets the umask's mode. A folder that cannot be written or a directory at ``path`` raises
-    :class:`~nasrepro.errors.OutputError`.
+    :class:`~nasrepro.errors.OutputError`. On a rank other than 0 (:func:`is_writer`) the
+    temporary file is made in a private folder and thrown away: rank 0 writes every result.
     """
     path = Path(path)
+    if not is_writer():
+        with tempfile.TemporaryDirectory(prefix="nasrepro-rank-") as scratch:
+            yield Path(scratch) / path.name
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}@{_host()}.",
@@ -326,6 +338,7 @@ def write_provenance(
         "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "dataset_checksum": dataset_checksum,
         "command": " ".join(sys.argv),
+        "ranks": int(os.environ.get("WORLD_SIZE", "1")),  # processes of the job (torchrun)
     }
     if extra:
         prov.update(extra)

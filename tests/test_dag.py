@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from nasrepro.config import load_config
 from tests.conftest import REPO
 
 PAPER_RULES = {
@@ -34,24 +35,33 @@ def test_dry_run_lists_every_paper_and_the_report(tmp_path, profile: str) -> Non
     proc = _dry_run(tmp_path, f"profile={profile}", target="all")
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
+    papers = load_config(profile)["papers"]  # imagenet: the three ImageNet papers
     for paper, rules in PAPER_RULES.items():
+        if paper not in papers:
+            assert f"paper_{paper}" not in out, f"{paper} is not in the {profile} profile"
+            continue
         for rule in rules:
             assert rule in out, f"{rule} ({paper}) missing from the {profile} DAG"
     for rule in ("data", "claims", "leaderboard", "report"):
         assert rule in out, f"{rule} missing from the {profile} DAG"
 
 
-#: GPUs each training rule of the imagenet profile asks SLURM for (the papers' 8-GPU jobs)
-SLURM_GPUS = {"spos_train_supernet": 8, "spos_retrain": 8, "spos_search": 1,
-              "darts_snas_search": 1, "darts_snas_retrain": 1,
-              "attentivenas_train_supernet": 8, "attentivenas_search": 1,
-              "fbnetv3_search": 8, "fbnetv3_retrain": 8, "fbnetv3_retrain_display": 8, "data": 0}
+#: GPUs each training rule asks SLURM for: the imagenet profile (the papers' 8-GPU jobs) and
+#: the cifar10 profile (DARTS/SNAS, a CIFAR-10 study, on one GPU)
+SLURM_GPUS = {
+    "imagenet": {"spos_train_supernet": 8, "spos_retrain": 8, "spos_search": 1,
+                 "attentivenas_train_supernet": 8, "attentivenas_search": 1,
+                 "fbnetv3_search": 8, "fbnetv3_retrain": 8, "fbnetv3_retrain_display": 8,
+                 "data": 0},
+    "cifar10": {"darts_snas_search": 1, "darts_snas_retrain": 1},
+}
 
 
-def test_slurm_profile_dry_runs_with_gpus_per_rule(tmp_path) -> None:
+@pytest.mark.parametrize("profile", sorted(SLURM_GPUS))
+def test_slurm_profile_dry_runs_with_gpus_per_rule(tmp_path, profile: str) -> None:
     """The SLURM workflow profile's dry run lists GPU resources (gpu, cpus_per_gpu, mem_mb,
-    runtime) for every training rule of the imagenet profile."""
-    proc = _dry_run(tmp_path, "profile=imagenet", target="all",
+    runtime) for every training rule of the GPU profiles."""
+    proc = _dry_run(tmp_path, f"profile={profile}", target="all",
                     extra=("--workflow-profile", "workflow/profiles/slurm"))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -61,7 +71,7 @@ def test_slurm_profile_dry_runs_with_gpus_per_rule(tmp_path) -> None:
         r = re.search(r"resources: (.*)", block)
         if m and r:
             resources.setdefault(m.group(1), r.group(1))
-    for rule, gpus in SLURM_GPUS.items():
+    for rule, gpus in SLURM_GPUS[profile].items():
         assert f"gpu={gpus}" in resources[rule].split(", "), (rule, resources.get(rule))
         if gpus:
             res = resources[rule]

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
@@ -158,3 +159,48 @@ def test_a_global_batch_must_split_over_the_ranks() -> None:
         distributed.shard(x, y, distributed.Ranks(1, 4))
     a, b = distributed.shard(x, y, distributed.Ranks(1, 3))
     assert a.shape[0] == b.shape[0] == 2
+
+
+def test_a_job_with_ranks_2_runs_under_torchrun_and_rank_0_writes(tmp_path: Path) -> None:
+    """`ranks: 2` re-executes a job under torchrun (2 gloo processes on the CPU): a SPOS
+    supernet trains with the global batch shared out, its search shares the subnet
+    evaluations out and gathers them (every rank continues the same evolution), and rank 0
+    alone writes: the same files as a 1-rank job, no stray temporary files; a search on the
+    1-rank supernet scores the same subnets on 1 and on 2 ranks."""
+    from nasrepro.config import load_config
+    from nasrepro.io import read_json, write_yaml
+    from tests.conftest import run_cli
+
+    override = {"results_dir": str(tmp_path / "results"), "progress": False,
+                "spos": {"supernet_train": {"epochs": 1, "steps_per_epoch": 4},
+                         "search": {"population": 6, "generations": 1, "topk": 2,
+                                    "n_crossover": 2, "n_mutation": 2}}}
+    cfgs = {}
+    for ranks in (1, 2):
+        cfgs[ranks] = tmp_path / f"ranks{ranks}.yaml"
+        write_yaml(cfgs[ranks], load_config("tiny", override | {"ranks": ranks}))
+    assert run_cli("data", "--config-file", str(cfgs[1])).returncode == 0
+    runs = {}
+    for ranks, cfg in cfgs.items():
+        out = tmp_path / f"supernet{ranks}"
+        proc = run_cli("train-supernet", "--config-file", str(cfg), "--paper", "spos",
+                       "--supernet", "block", "--sampler", "uniform", "--seed", "0",
+                       "--out", str(out))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[ranks] = out
+    assert sorted(p.name for p in runs[2].iterdir()) == sorted(p.name for p in runs[1].iterdir())
+    assert not list(runs[2].glob(".*.tmp")) and not (runs[2] / "checkpoint.pt").exists()
+    assert read_json(runs[2] / "provenance.json")["ranks"] == 2
+    assert read_json(runs[1] / "provenance.json")["ranks"] == 1
+    rows = [np.genfromtxt(runs[r] / "log.csv", delimiter=",", names=True) for r in (1, 2)]
+    assert abs(rows[1]["train_loss"] - rows[0]["train_loss"]) <= LOSS_RTOL * rows[0]["train_loss"]
+    searched = {}
+    for ranks, cfg in cfgs.items():  # the same supernet searched on 1 and on 2 ranks
+        out = tmp_path / f"search{ranks}"
+        proc = run_cli("search", "--config-file", str(cfg), "--paper", "spos", "--supernet",
+                       "block", "--supernet-dir", str(runs[1]), "--searcher", "evolution",
+                       "--seed", "0", "--out", str(out))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        searched[ranks] = out
+    for name in ("best.json", "curve.csv", "archs.jsonl"):
+        assert (searched[1] / name).read_bytes() == (searched[2] / name).read_bytes(), name

@@ -14,28 +14,19 @@ import torch
 
 from nasrepro.data.imagenet import (
     EvalTransform,
-    TrainTransform,
+    imagenet_bundle,
     index_folder,
     make_imagenet_splits,
-    make_loader,
     random_resized_box,
-    set_epoch,
     split_dataset,
 )
+from nasrepro.data.stream import eval_batches, take, train_batches
 from nasrepro.errors import ConfigError, DataError
 from tests.conftest import run_cli
+from tests.imagenet_folder import write_jpeg
 
 CLASSES = ["n01440764", "n01443537", "n01484850", "n01491361"]
 N_TRAIN, N_VAL = 6, 2
-
-
-def _write_jpeg(path: Path, seed: int, size: tuple[int, int]) -> None:
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    arr = rng.integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr).save(path, "JPEG", quality=90)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +38,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for part, n in (("train", N_TRAIN), ("val", N_VAL)):
             for i in range(n):
                 k += 1
-                _write_jpeg(root / part / c / f"{c}_{i}.JPEG", k, (40 + 3 * i, 64 - 2 * i))
+                write_jpeg(root / part / c / f"{c}_{i}.JPEG", k, (40 + 3 * i, 64 - 2 * i))
     return root
 
 
@@ -86,42 +77,96 @@ def test_class_subset_renumbers_labels(folder: Path) -> None:
     assert sorted({ds[i][1] for i in range(len(ds))}) == [0, 1]
 
 
-def test_loader_shapes_labels_and_determinism(folder: Path) -> None:
+def _bundle(folder: Path, workers: int = 0, **kw):
     index = index_folder(folder)
-    s = make_imagenet_splits(index, seed=0, val_size=4)
-    train = split_dataset(index, s, "train", TrainTransform(size=32, jitter=0.4, lighting=0.1),
-                          seed=5)
+    return imagenet_bundle(index, make_imagenet_splits(index, seed=0, val_size=4),
+                           image_size=32, workers=workers, **kw)
 
-    def epoch_batches(workers: int, epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        loader = make_loader(train, batch_size=8, shuffle=True, seed=5, workers=workers)
-        set_epoch(loader, epoch)
-        return list(loader)
 
-    first = epoch_batches(0, 0)
+def _epoch(data, seed: int, batch_size: int = 8, **kw) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    return list(train_batches(data.train_x, data.train_y, batch_size, generator=g,
+                              drop_last=False, **kw))
+
+
+def test_streamed_bundle_shapes_labels_and_determinism(folder: Path) -> None:
+    data = _bundle(folder, jitter=0.4, lighting=0.1)
+    assert data.train_x.shape == (len(data.train_y), 3, 32, 32) and data.input_shape == (3, 32, 32)
+    assert data.num_classes == len(CLASSES) and data.flip is False
+    first = _epoch(data, seed=5)
     x, y = first[0]
     assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.int64
-    assert sum(len(b[1]) for b in first) == len(s["train"])
+    assert sum(len(b[1]) for b in first) == len(data.train_y)
     assert torch.isfinite(x).all() and -3 < float(x.mean()) < 3
-    again = epoch_batches(2, 0)  # two decoding workers: the same batches
-    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    # the loop's generator decides the order: the same as a tensor epoch would draw
+    order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(5))
+    assert torch.equal(torch.cat([b[1] for b in first]), data.train_y[order])
+    again = _epoch(_bundle(folder, workers=2, jitter=0.4, lighting=0.1), seed=5)
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])  # 2 workers: same batches
                for a, b in zip(first, again, strict=True))
-    other = epoch_batches(0, 1)  # the next epoch: another order and other crops
+    other = _epoch(data, seed=6)  # another draw: another order and other crops
     assert not torch.equal(first[0][0], other[0][0])
-    test = split_dataset(index, s, "test", EvalTransform(size=32))
-    loader = make_loader(test, batch_size=4, shuffle=False, seed=0)
-    labels = torch.cat([b[1] for b in loader]).tolist()
-    assert labels == [lab for _, lab in index.val]
+    labels = torch.cat([yb for _, yb in eval_batches(data.test_x, data.test_y, 4)])
+    assert labels.tolist() == data.test_y.tolist() == [lab for _, lab in index_folder(folder).val]
 
 
-def test_ranks_read_disjoint_shards_of_the_same_permutation(folder: Path) -> None:
-    index = index_folder(folder)
-    s = make_imagenet_splits(index, seed=0, val_size=4)
-    ds = split_dataset(index, s, "train", EvalTransform(size=16))
-    shards = [list(make_loader(ds, batch_size=2, shuffle=True, seed=1, rank=r,
-                               world_size=2).sampler) for r in range(2)]
-    keys = [i for shard in shards for _, i in shard]
-    assert len(shards[0]) == len(shards[1]) == len(ds) // 2
-    assert sorted(keys) == list(range(len(ds)))  # together: every item once
+def test_ranks_decode_contiguous_shares_of_each_global_batch(folder: Path) -> None:
+    """With 2 ranks each decodes half of every global batch, and together they are the
+    1-rank batch (what the loop's tensor path shards)."""
+    data = _bundle(folder)
+    whole = _epoch(data, seed=1)
+    shares = [_epoch(data, seed=1, rank=r, world_size=2) for r in range(2)]
+    for b, (r0, r1) in zip(whole, zip(*shares, strict=True), strict=True):
+        assert torch.equal(torch.cat([r0[0], r1[0]]), b[0])
+        assert torch.equal(torch.cat([r0[1], r1[1]]), b[1])
+
+
+def test_streamed_evaluation_equals_tensor_evaluation(folder: Path) -> None:
+    """Equal math: accuracy, loss and BN recalibration on a streamed split give what they give
+    on the same images as one tensor."""
+    from nasrepro.evaluation.evaluate import evaluate_loss_acc, evaluate_subnets
+
+    data = _bundle(folder)
+    val_x = torch.cat([xb for xb, _ in eval_batches(data.val_x, data.val_y, 3)])
+    recal_x = take(data.train_x, range(len(data.train_y)))
+    assert torch.equal(take(data.train_x, [3, 1]), recal_x[[3, 1]])  # fixed augmentation token
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(4, len(CLASSES)))
+    assert evaluate_loss_acc(net, data.val_x, data.val_y, batch_size=3) == \
+        evaluate_loss_acc(net, val_x, data.val_y, batch_size=3)
+    kw = {"recalib_batches": 2, "batch_size": 5, "forward": lambda m, x, a: m(x),
+          "generator": None}
+    assert evaluate_subnets(net, [0], recalib_x=data.train_x, eval_x=data.val_x,
+                            eval_y=data.val_y, **kw) == \
+        evaluate_subnets(net, [0], recalib_x=recal_x, eval_x=val_x, eval_y=data.val_y, **kw)
+    assert len(data.val_x[:3]) == 3 and data.val_x[:3].positions == data.val_x.positions[:3]
+
+
+def test_training_on_a_streamed_bundle_is_seeded_and_resumes_bit_identically(
+        folder: Path, tmp_path: Path) -> None:
+    """The one training loop reads a streamed bundle: the same seed gives the same weights,
+    a run stopped after one epoch and resumed ends as the uninterrupted run."""
+    from nasrepro.training import TrainConfig, train
+
+    cfg = TrainConfig(epochs=2, batch_size=8, lr=0.05)
+
+    def run(run_dir: Path | None, stop_epoch: int | None = None) -> dict:
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU(),
+                                  torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                  torch.nn.Linear(4, len(CLASSES)))
+        rows = train(net, _bundle(folder), cfg, seed=3, run_dir=run_dir, progress=False,
+                     stop_epoch=stop_epoch)
+        assert all(np.isfinite(r["train_loss"]) for r in rows)
+        return net.state_dict()
+
+    full = run(None)
+    assert all(torch.equal(v, run(None)[k]) for k, v in full.items())
+    run(tmp_path, stop_epoch=1)
+    resumed = run(tmp_path)
+    assert all(torch.equal(v, resumed[k]) for k, v in full.items())
 
 
 def test_random_resized_box_follows_torchvision_rule() -> None:
@@ -157,9 +202,9 @@ def test_corrupt_jpeg_is_a_one_line_error_naming_the_file(folder: Path, tmp_path
 ])
 def test_bad_folders_are_one_line_errors(tmp_path: Path, layout: str, message: str) -> None:
     root = tmp_path / layout
-    _write_jpeg(root / "train" / "a" / "x.JPEG", 0, (20, 20))
+    write_jpeg(root / "train" / "a" / "x.JPEG", 0, (20, 20))
     if layout != "no_val":
-        _write_jpeg(root / "val" / ("b" if layout == "stray_val_class" else "a") / "y.JPEG", 1,
+        write_jpeg(root / "val" / ("b" if layout == "stray_val_class" else "a") / "y.JPEG", 1,
                     (20, 20))
     if layout == "empty_class":
         (root / "train" / "c").mkdir()
@@ -178,11 +223,12 @@ def test_split_sizes_are_checked(folder: Path) -> None:
         split_dataset(index, other, "train", EvalTransform(size=16))
 
 
-def test_data_job_indexes_the_folder(folder: Path, tmp_path: Path) -> None:
-    """`nasrepro data` on the imagenet profile writes the splits and its provenance; training
-    jobs still refuse it in one line (the streaming loader is not wired into them yet)."""
+def test_data_job_indexes_the_folder_and_jobs_load_it(folder: Path, tmp_path: Path) -> None:
+    """`nasrepro data` on the imagenet profile writes the splits and its provenance; a
+    training job's load_data then streams the folder at data.image_size."""
     out = tmp_path / "splits.json"
-    override = json.dumps({"data": {"path": str(folder), "val_size": 8, "n_classes": None},
+    override = json.dumps({"data": {"path": str(folder), "val_size": 8, "n_classes": None,
+                                    "image_size": 24},
                            "device": "cpu", "threads": 1, "results_dir": str(tmp_path)})
     proc = run_cli("data", "--profile", "imagenet", "--config-override", override,
                    "--out", str(out))
@@ -194,5 +240,6 @@ def test_data_job_indexes_the_folder(folder: Path, tmp_path: Path) -> None:
     from nasrepro.config import load_config
     from nasrepro.experiments.common import load_data
 
-    with pytest.raises(DataError, match="do not read ImageNet yet"):
-        load_data(load_config("imagenet", json.loads(override)), out)
+    data = load_data(load_config("imagenet", json.loads(override)), out)
+    assert data.val_x.shape == (8, 3, 24, 24) and data.checksum == prov["dataset_checksum"]
+    assert data.train_x.shape[0] + 8 == len(CLASSES) * N_TRAIN

@@ -19,9 +19,10 @@ tensors) it is read image by image through a :class:`torch.utils.data.DataLoader
   ``size / crop_fraction``, centre crop). Each sample's randomness comes from a generator seeded
   by ``(seed, epoch, index)``, so a batch is the same whatever the number of workers.
   A file Pillow cannot decode is a one-line :class:`~nasrepro.errors.DataError` naming it.
-* :func:`make_loader`: the DataLoader (workers, pinned memory, persistent workers, a seeded
-  shuffle per epoch); with ``rank``/``world_size`` each rank reads its own shard of every
-  epoch's permutation (the global batch is ``world_size`` x the per-rank batch).
+* :func:`imagenet_bundle`: the splits as the :class:`~nasrepro.data.DataBundle` every training
+  job takes, its images streamed (:mod:`nasrepro.data.stream`: a DataLoader with workers,
+  pinned memory and persistent workers; with several ranks each decodes only its share of
+  every global batch).
 
 torchvision is not needed (its ``decode_jpeg`` on the GPU is a later option); the crops and
 flips are Pillow calls, the colour operations torch ones.
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset
 
 from nasrepro.errors import ConfigError, DataError
 
@@ -290,8 +291,8 @@ class ImageFolderDataset(Dataset):
     ``labels`` maps the folder's labels to the split's (a class subset renumbers them). The
     random stream of item ``i`` in epoch ``e`` is ``random.Random(f"{seed}-{e}-{i}")``: the
     same augmentation whatever worker decodes it. The key is ``i`` (epoch :attr:`epoch`) or
-    ``(e, i)``, which :class:`EpochShardSampler` yields, so persistent workers need no epoch
-    update."""
+    ``(e, i)`` (:mod:`nasrepro.data.stream` passes a token per epoch as ``e``), so persistent
+    workers need no epoch update."""
 
     def __init__(self, root: str | Path, entries: Sequence[tuple[str, int]],
                  transform: TrainTransform | EvalTransform, *, seed: int = 0,
@@ -342,49 +343,40 @@ def split_dataset(index: FolderIndex, splits: dict, part: str,
                               seed=seed, labels=labels)
 
 
-class EpochShardSampler(Sampler[tuple[int, int]]):
-    """A seeded permutation per epoch (``shuffle``) or the natural order, cut into
-    ``world_size`` interleaved shards (rank ``r`` takes positions ``r, r + W, ...``; the
-    permutation is padded by wrapping so every rank has as many items). Yields
-    ``(epoch, index)`` keys for :class:`ImageFolderDataset`."""
+def imagenet_bundle(index: FolderIndex, splits: dict, *, image_size: int = 224,
+                    crop_fraction: float = 0.875, scale_min: float = 0.08,
+                    jitter: float = 0.0, lighting: float = 0.0, workers: int = 0,
+                    device: str | torch.device = "cpu"):
+    """The splits of an indexed folder as a :class:`~nasrepro.data.DataBundle` of
+    :class:`~nasrepro.data.stream.StreamSplit` images (what every training job takes).
 
-    def __init__(self, n: int, *, seed: int, shuffle: bool, rank: int = 0,
-                 world_size: int = 1) -> None:
-        if not 0 <= rank < world_size:
-            raise ConfigError(f"rank {rank} is outside 0..{world_size - 1}")
-        self.n, self.seed, self.shuffle = n, seed, shuffle
-        self.rank, self.world_size, self.epoch = rank, world_size, 0
+    ``train`` decodes with :class:`TrainTransform` (``image_size``, RandomResizedCrop scale
+    ``(scale_min, 1)``, flip, ``jitter``, ``lighting``); ``val`` (held out of the training
+    images) and ``test`` (the official validation images) with :class:`EvalTransform`.
+    Labels are tensors on ``device``. The bundle's ``flip`` is False: the augmentation happens
+    in the loader, not in the training loop.
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+    Raises:
+        DataError: the splits were made from another file list (one line).
+    """
+    from nasrepro.data.splits import DataBundle
+    from nasrepro.data.stream import StreamSplit
 
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.world_size)
-
-    def __iter__(self):
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            order = torch.randperm(self.n, generator=g).tolist()
-        else:
-            order = list(range(self.n))
-        total = len(self) * self.world_size
-        order += order[:total - len(order)]
-        return iter([(self.epoch, i) for i in order[self.rank:total:self.world_size]])
-
-
-def make_loader(dataset: ImageFolderDataset, *, batch_size: int, shuffle: bool, seed: int,
-                workers: int = 0, pin_memory: bool = False, drop_last: bool = False,
-                rank: int = 0, world_size: int = 1) -> DataLoader:
-    """The streaming loader of a split: ``batch_size`` per rank, a seeded shuffle per epoch
-    (call :func:`set_epoch` before each epoch), ``workers`` decoding processes kept alive
-    across epochs, pinned memory for a GPU."""
-    sampler = EpochShardSampler(len(dataset), seed=seed, shuffle=shuffle, rank=rank,
-                                world_size=world_size)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      pin_memory=pin_memory, drop_last=drop_last,
-                      persistent_workers=workers > 0)
-
-
-def set_epoch(loader: DataLoader, epoch: int) -> None:
-    """Move a :func:`make_loader` loader (its shuffle and its augmentation) to ``epoch``."""
-    loader.sampler.set_epoch(epoch)
+    device = torch.device(device)
+    train_tf = TrainTransform(size=image_size, scale=(scale_min, 1.0), jitter=jitter,
+                              lighting=lighting)
+    eval_tf = EvalTransform(size=image_size, crop_fraction=crop_fraction)
+    shape = (3, image_size, image_size)
+    parts = {}
+    for part, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
+        ds = split_dataset(index, splits, part, tf, seed=int(splits.get("seed", 0)))
+        labels = torch.tensor([ds.labels[lab] if ds.labels else lab for _, lab in ds.entries],
+                              dtype=torch.int64, device=device)
+        parts[part] = (StreamSplit(ds, tuple(range(len(ds))), shape, device, workers), labels)
+    if len(parts["train"][0]) == 0:
+        raise DataError("the imagenet splits have an empty train list; rerun `nasrepro data`")
+    return DataBundle(train_x=parts["train"][0], train_y=parts["train"][1],
+                      val_x=parts["val"][0], val_y=parts["val"][1],
+                      test_x=parts["test"][0], test_y=parts["test"][1],
+                      num_classes=len(splits["classes"]), input_shape=shape,
+                      checksum=index.checksum, flip=False, mean=MEAN, std=STD)

@@ -37,14 +37,15 @@ def _call(model: nn.Module, x: Tensor, forward: Forward | None) -> Tensor:
 def _loss_correct(model: nn.Module, x: Tensor, y: Tensor, batch_size: int,
                   forward: Forward | None) -> tuple[float, int]:
     """Summed cross-entropy and number of correct top-1 predictions, in eval mode."""
+    from nasrepro.data.stream import eval_batches
+
     if x.shape[0] == 0:
         raise ValueError("cannot evaluate on an empty split; check the dataset split sizes")
     was_training = model.training
     model.eval()
     try:
         loss_sum, correct = 0.0, 0
-        for i in range(0, x.shape[0], batch_size):
-            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        for xb, yb in eval_batches(x, y, batch_size):
             logits = _call(model, xb, forward)
             loss_sum += float(F.cross_entropy(logits.float(), yb, reduction="sum"))
             correct += int((logits.argmax(dim=1) == yb).sum())
@@ -82,24 +83,23 @@ def evaluate_loss_acc(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int
 
 def draw_recalibration_batches(x: Tensor, *, n_batches: int, batch_size: int,
                                generator: torch.Generator | None = None) -> list[Tensor]:
-    """The batches BN recalibration forwards: ``n_batches`` of ``batch_size`` from ``x``.
+    """The batches BN recalibration forwards: ``n_batches`` of ``batch_size`` from ``x`` (a
+    tensor or a streamed split, :func:`nasrepro.data.stream.take`).
 
     Drawn without replacement with ``generator`` (a CPU generator), or the first
     ``n_batches * batch_size`` samples in order when ``generator`` is None. When ``x`` is
     smaller, all of it is used (the last batch may be shorter).
     """
+    from nasrepro.data.stream import take
+
     if n_batches < 1 or batch_size < 1:
         raise ValueError(f"n_batches ({n_batches}) and batch_size ({batch_size}) must be >= 1")
     n = x.shape[0]
     if n == 0:
         raise ValueError("cannot recalibrate BN on an empty split; check the dataset split sizes")
     m = min(n, n_batches * batch_size)
-    if generator is None:
-        sel = x[:m]
-    else:
-        idx = torch.randperm(n, generator=generator)[:m].to(x.device)
-        sel = x[idx]
-    return list(sel.split(batch_size))
+    idx = torch.arange(m) if generator is None else torch.randperm(n, generator=generator)[:m]
+    return list(take(x, idx).split(batch_size))
 
 
 def _batchnorms(model: nn.Module) -> list[_BatchNorm]:
@@ -194,15 +194,21 @@ def evaluate_subnets(
             evaluating during training leaves the training statistics untouched.
 
     Returns:
-        The accuracies in [0, 1], in the order of ``archs``.
+        The accuracies in [0, 1], in the order of ``archs``. On several ranks
+        (:mod:`nasrepro.training.distributed`) each evaluates every W-th arch and every rank
+        returns all of them.
     """
+    from nasrepro.training import distributed
+
     batches = draw_recalibration_batches(recalib_x, n_batches=recalib_batches,
                                          batch_size=batch_size, generator=generator)
     saved = _bn_buffers(supernet) if restore_bn else []
     was_training = supernet.training
+    ranks = distributed.current()
+    mine = list(archs)[ranks.rank::ranks.world_size]  # several ranks: a share each
     accs: list[float] = []
     try:
-        for arch in tqdm(archs, desc="evaluate subnets", disable=not progress, file=sys.stderr,
+        for arch in tqdm(mine, desc="evaluate subnets", disable=not progress, file=sys.stderr,
                          mininterval=1.0, leave=False):
             def fwd(m: nn.Module, x: Tensor, arch: Any = arch) -> Any:
                 return forward(m, x, arch) if forward is not None else m(x, arch)
@@ -216,4 +222,4 @@ def evaluate_subnets(
                 for buf, val in saved:
                     buf.copy_(val)
             supernet.train(was_training)
-    return accs
+    return distributed.gather_shares(accs, len(archs), ranks)

@@ -118,16 +118,6 @@ def splits_path(config: dict) -> Path:
     return profile_dir(config) / "data" / config["data"]["dataset"] / "splits.json"
 
 
-def _check_supported(dataset: str) -> None:
-    if dataset == "imagenet":
-        raise DataError(
-            "the training jobs do not read ImageNet yet: its folder is indexed and split by "
-            "`nasrepro data` (nasrepro.data.imagenet streams it), but the supernet and retrain "
-            "jobs still take whole-dataset tensors; dry-run the imagenet profile (snakemake -n) "
-            "or run the cifar10 or default profile"
-        )
-
-
 def _make_imagenet_splits(config: dict, out: Path) -> dict:
     """The ImageNet folder's index and the papers' splits (:mod:`nasrepro.data.imagenet`)."""
     from nasrepro.data.imagenet import index_folder, make_imagenet_splits
@@ -172,16 +162,32 @@ def make_data_splits(config: dict, out: str | Path) -> dict:
     return splits
 
 
+def _load_imagenet(config: dict, splits: dict) -> Any:
+    """The ImageNet folder's splits as streamed images (:func:`nasrepro.data.imagenet.
+    imagenet_bundle`); the folder is indexed again and checked against the splits."""
+    from nasrepro.data.imagenet import imagenet_bundle, index_folder
+
+    dcfg = config["data"]
+    if not dcfg.get("path"):
+        raise DataError("data.path is not set; point it at the ImageNet folder (train/<wnid>/ "
+                        "and val/<wnid>/)")
+    return imagenet_bundle(index_folder(dcfg["path"]), splits, image_size=dcfg["image_size"],
+                           jitter=dcfg["color_jitter"], lighting=dcfg["lighting"],
+                           workers=dcfg["workers"], device=config["device"])
+
+
 def load_data(config: dict, splits_file: str | Path | None = None) -> Any:
-    """The profile's :class:`nasrepro.data.DataBundle` on the configured device."""
+    """The profile's :class:`nasrepro.data.DataBundle` on the configured device (ImageNet:
+    streamed from its folder, :mod:`nasrepro.data.stream`)."""
     from nasrepro.data import load_dataset, prepare
 
     dcfg = config["data"]
-    _check_supported(dcfg["dataset"])
     path = Path(splits_file) if splits_file else splits_path(config)
     if not path.exists():
         raise MissingInputError(missing_input_message(config, path))
     splits = read_json(path)
+    if dcfg["dataset"] == "imagenet":
+        return _load_imagenet(config, splits)
     ds = load_dataset(dcfg["dataset"], dcfg.get("path"))
     return prepare(ds, splits, device=config["device"], resize=dcfg.get("resize"))
 

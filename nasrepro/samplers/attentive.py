@@ -90,6 +90,8 @@ class AttentiveChooser:
                 raise ValueError(f"the predictor returned {len(accs)} scores for {len(archs)} "
                                  "archs; return one accuracy per arch")
             return [-float(a) for a in accs]
+        from nasrepro.training import distributed
+
         saved = [(b, b.detach().clone()) for b in model.buffers()]
         try:
             with torch.no_grad():
@@ -98,7 +100,9 @@ class AttentiveChooser:
             with torch.no_grad():
                 for b, v in saved:
                     b.copy_(v)
-        return out
+        # several ranks: each scored its share of the batch; the mean is the whole batch's
+        # loss, so every rank picks the same candidate
+        return distributed.average_list(out, distributed.current())
 
     def __call__(self, model: nn.Module, x: Tensor, y: Tensor, ctx: Any) -> list[Arch]:
         """One slot: the best/worst of ``k`` candidates in a bucket drawn from the prior."""

@@ -21,8 +21,9 @@ Presets:
   in steps of 8, depths, kernels {3, 5}, expansions); the paper's Table (search space) ranges
   are reproduced as far as the published models pin them down. Reference archs A..G and their
   published MACs: :mod:`nasrepro.spaces.fbnetv3_archs`.
-* ``small`` / ``tiny`` / ``cifar10``: the ``mobilenet`` small (Fashion-MNIST), tiny (digits) and
-  cifar10 presets with the FBNetV3 SE and stem below (SE inner activation = their ``act``).
+* ``small`` / ``tiny`` / ``tiny-rgb`` / ``cifar10``: the ``mobilenet`` small (Fashion-MNIST),
+  tiny (digits), tiny-rgb (the imagenet profile's end-to-end test) and cifar10 presets with
+  the FBNetV3 SE and stem below (SE inner activation = their ``act``).
 
 Every preset builds its SE and stem as the official FBNetV3 builder (facebookresearch/mobile-vision
 ``mobile_cv/arch/fbnet_v2/``; settings of :class:`~nasrepro.supernets.mobilenet.MobileNetConfig`):
@@ -117,6 +118,7 @@ def _fbnet_se_and_stem(preset: dict[str, Any]) -> dict[str, Any]:
 
 PRESETS["small"] = _fbnet_se_and_stem(MOBILENET_PRESETS["small"])
 PRESETS["tiny"] = _fbnet_se_and_stem(MOBILENET_PRESETS["tiny"])
+PRESETS["tiny-rgb"] = _fbnet_se_and_stem(MOBILENET_PRESETS["tiny-rgb"])  # imagenet e2e test
 if "cifar10" in MOBILENET_PRESETS:  # CIFAR-10 (GPU profile)
     PRESETS["cifar10"] = _fbnet_se_and_stem(MOBILENET_PRESETS["cifar10"])
 

@@ -35,6 +35,8 @@ Presets:
 * ``tiny``: scikit-learn digits (1 x 8 x 8, 10 classes): resolution {6, 8}, first conv
   stride 1, widths 8-40, depths {1, 2}, expand {2, 3}, head expand 3, last conv {64, 96};
   0.17-0.8 M MACs; the test suite trains on it.
+* ``tiny-rgb``: ``tiny`` on 3 x 16 x 16 images (resolution {12, 16}): the imagenet profile's
+  end-to-end test on a generated ImageNet-style folder.
 
 Input: the nets take ``input_shape`` = (channels, max resolution, max resolution) and resize
 the input to the arch's resolution with ``F.interpolate`` (bicubic, as the official
@@ -196,6 +198,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stem_bias": False,
     },
 }
+
+#: the tiny space on small RGB images: the imagenet profile's end-to-end test on a generated
+#: ImageNet-style folder (10 classes, data.image_size 16)
+PRESETS["tiny-rgb"] = {**PRESETS["tiny"], "input_channels": 3, "resolutions": [12, 16]}
 
 _KNOWN_KEYS = frozenset(PRESETS["attentivenas"])
 _RESIZE_MODES = ("bicubic", "bilinear", "nearest", "area")

@@ -21,6 +21,8 @@ Presets:
   threads, channels-last).
 * ``tiny``: scikit-learn digits (1x8x8, 10 classes): repeats [1, 1, 2, 1], widths
   [16, 32, 48, 64], stem 8 s1, head 64; the test suite trains on it.
+* ``tiny-rgb``: ``tiny`` on 3x16x16 images: the imagenet profile's end-to-end test on a
+  generated ImageNet-style folder (10 classes, ``data.image_size`` 16).
 
 Cost (:meth:`SposSpace.cost`) is analytic from per-layer tables built with the primitives of
 :mod:`nasrepro.metrics.cost` (MACs of conv + linear, params of the standalone affine-BN net)
@@ -114,6 +116,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         **_COMMON,
     },
 }
+
+#: the tiny net on small RGB images: the imagenet profile's end-to-end test on a generated folder
+PRESETS["tiny-rgb"] = {**PRESETS["tiny"], "input_channels": 3, "input_size": 16}
 
 _INT_KEYS = ("input_channels", "input_size", "num_classes", "stem_channels", "stem_stride",
              "last_channels", "fixed_block")

@@ -14,17 +14,30 @@ process group initialised (``torchrun`` sets ``RANK``/``WORLD_SIZE``, then
 * averages the gradients over the ranks after the step's backward (:func:`average_gradients`:
   the all-reduce DistributedDataParallel does; DDP's wrapper itself cannot follow step
   strategies that call the supernet's own methods), before clipping and the optimizer step;
-* keeps BatchNorm per rank, as the official SPOS/AttentiveNAS code does (no SyncBN), so a
-  2-rank run matches a 1-rank run up to the BN statistics of half batches;
+* normalises each rank's half batch with its own BatchNorm statistics, as the official
+  SPOS/AttentiveNAS code does (DistributedDataParallel without SyncBN), so a 2-rank run matches
+  a 1-rank run up to the BN statistics of half batches; the running statistics are then
+  broadcast from rank 0 after every step (:func:`broadcast_buffers`, what DDP's default
+  ``broadcast_buffers=True`` does before each forward), so every rank holds rank 0's model;
 * logs the loss averaged over ranks, and writes the checkpoint and ``log.csv`` on rank 0 only
   (every rank reads the checkpoint on resume; a barrier keeps them in step).
+
+A job runs on several ranks when the config's ``ranks`` asks for it (``auto``: every visible
+GPU): :func:`launch` re-executes the job's own command line under ``torchrun``
+(``torch.distributed.run --standalone``), one process per GPU (or per CPU rank, gloo, for the
+tests). Every rank runs the whole job; files are written by rank 0 only
+(:func:`nasrepro.io.is_writer`), and the subnet evaluations of a search are shared out across
+the ranks and gathered (:func:`nasrepro.evaluation.evaluate_subnets`), so every rank continues
+the same search.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -108,3 +121,66 @@ def average_metrics(metrics: dict[str, float], ranks: Ranks) -> dict[str, float]
 def barrier(ranks: Ranks) -> None:
     if ranks.world_size > 1:
         dist.barrier()
+
+
+def broadcast_buffers(module: torch.nn.Module, ranks: Ranks) -> None:
+    """Copy rank 0's buffers (BN running statistics) to every rank."""
+    if ranks.world_size == 1:
+        return
+    for buf in module.buffers():
+        dist.broadcast(buf, src=0)
+
+
+def average_list(values: Sequence[float], ranks: Ranks) -> list[float]:
+    """``values`` averaged element-wise over the ranks (e.g. the minibatch losses that
+    AttentiveNAS's BestUp scores its candidates by, each rank on its share of the batch)."""
+    if ranks.world_size == 1:
+        return list(values)
+    t = torch.tensor([float(v) for v in values], dtype=torch.float64)
+    dist.all_reduce(t)
+    return (t / ranks.world_size).tolist()
+
+
+def gather_shares(mine: Sequence[Any], n: int, ranks: Ranks) -> list[Any]:
+    """The results of items ``rank, rank + W, ...`` of every rank, put back in item order
+    (``n`` items in all); every rank gets the whole list."""
+    if ranks.world_size == 1:
+        return list(mine)
+    shares: list[Any] = [None] * ranks.world_size
+    dist.all_gather_object(shares, list(mine))
+    out: list[Any] = [None] * n
+    for r, share in enumerate(shares):
+        out[r:n:ranks.world_size] = share
+    return out
+
+
+def ranks_wanted(config: dict) -> int:
+    """Processes a job of ``config`` runs on: the config's ``ranks`` (``auto``: the visible CUDA
+    GPUs when the device is cuda, else 1)."""
+    wanted = config.get("ranks", 1)
+    if wanted == "auto":
+        cuda = str(config.get("device", "cpu")).startswith("cuda")
+        return max(1, torch.cuda.device_count()) if cuda and torch.cuda.is_available() else 1
+    return int(wanted)
+
+
+def launch(config: dict, argv: Sequence[str]) -> Ranks:
+    """Run this job on :func:`ranks_wanted` ranks: from a plain process, re-execute
+    ``python -m nasrepro.cli ARGV`` under ``torchrun`` with that many processes (this call then
+    does not return); inside torchrun's processes, join the group (:func:`init_from_env`)."""
+    wanted = ranks_wanted(config)
+    if "WORLD_SIZE" in os.environ:
+        world = int(os.environ["WORLD_SIZE"])
+        if world != wanted:
+            raise ConfigError(f"this job was started on {world} ranks but the config asks for "
+                              f"ranks={wanted}; start it without torchrun (nasrepro launches "
+                              "it) or set ranks to the number of processes")
+        return init_from_env(config.get("device", "cpu"))
+    if wanted == 1:
+        return Ranks()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={wanted}", "-m", "nasrepro.cli", *argv]
+    os.execv(sys.executable, cmd)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -118,10 +118,13 @@ def build_optimizer(model_or_params: nn.Module | Iterable[Tensor], cfg: TrainCon
 
 def draw_batch(x: Tensor, y: Tensor, batch_size: int, generator: torch.Generator
                ) -> tuple[Tensor, Tensor]:
-    """A random batch (without replacement) of ``(x, y)`` drawn with ``generator`` (CPU)."""
+    """A random batch (without replacement) of ``(x, y)`` drawn with ``generator`` (CPU); ``x``
+    may be a streamed split (:mod:`nasrepro.data.stream`)."""
+    from nasrepro.data.stream import take
+
     n = x.shape[0]
-    idx = torch.randperm(n, generator=generator)[: min(batch_size, n)].to(x.device)
-    return x[idx], y[idx]
+    idx = torch.randperm(n, generator=generator)[: min(batch_size, n)]
+    return take(x, idx), y[idx.to(y.device)]
 
 
 @dataclass
@@ -230,13 +233,21 @@ class StandardStep:
 # --------------------------------------------------------------------------- helpers
 
 
-def _batches(data: Any, cfg: TrainConfig, generator: torch.Generator, steps: int
-             ) -> Iterator[tuple[Tensor, Tensor]]:
+def _batches(data: Any, cfg: TrainConfig, generator: torch.Generator, steps: int,
+             ranks: Any) -> Iterator[tuple[Tensor, Tensor]]:
+    """One epoch's batches: shuffled tensors, or a streamed split's decoded images (then this
+    rank's share of each global batch already, :func:`nasrepro.data.stream.train_batches`)."""
     from nasrepro.data import iterate_batches
+    from nasrepro.data.stream import is_streamed, train_batches
 
     n = data.train_x.shape[0]
-    it = iterate_batches(data.train_x, data.train_y, cfg.batch_size, shuffle=True,
-                         generator=generator, drop_last=n >= cfg.batch_size)
+    if is_streamed(data.train_x):
+        it = train_batches(data.train_x, data.train_y, cfg.batch_size, generator=generator,
+                           drop_last=n >= cfg.batch_size, rank=ranks.rank,
+                           world_size=ranks.world_size)
+    else:
+        it = iterate_batches(data.train_x, data.train_y, cfg.batch_size, shuffle=True,
+                             generator=generator, drop_last=n >= cfg.batch_size)
     return itertools.islice(it, steps)
 
 
@@ -250,6 +261,10 @@ AugmentFn = Callable[[Tensor, torch.Generator], Tensor]
 
 
 def _build_augment(data: Any, cfg: TrainConfig) -> AugmentFn | None:
+    from nasrepro.data.stream import is_streamed
+
+    if is_streamed(data.train_x):  # augmented by the loader (nasrepro.data.imagenet)
+        return None
     flip = cfg.flip and bool(getattr(data, "flip", True))
     if not (cfg.crop_padding or flip or cfg.cutout):
         return None
@@ -320,7 +335,8 @@ def train(
     Args:
         model: the network (already on the data's device, initialised by the caller).
         data: a ``DataBundle`` (or any object with ``train_x``, ``train_y``, optionally
-            ``val_x``, ``val_y``, ``num_classes``, ``checksum``, ``flip``).
+            ``val_x``, ``val_y``, ``num_classes``, ``checksum``, ``flip``); the ``x`` splits
+            may be tensors or streamed splits (:mod:`nasrepro.data.stream`, ImageNet).
         cfg: the training config.
         seed: seeds torch, python ``random``, numpy and the loop's generator (shuffling,
             augmentation, mixup, strategies' draws).
@@ -362,6 +378,9 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     mix_rng = random.Random(f"mixup-{seed}")
 
+    from nasrepro.data.stream import is_streamed
+
+    streamed = is_streamed(data.train_x)
     n_train = data.train_x.shape[0]
     if n_train == 0:
         raise TrainingError("the training split is empty; check the dataset and its split sizes")
@@ -415,7 +434,7 @@ def train(
             write_log_csv(run_dir / LOG_NAME, rows)
 
     bar = tqdm(total=end_epoch * spe, initial=min(start_epoch, end_epoch) * spe, desc=desc,
-               disable=not progress,
+               disable=not (progress and ranks.is_writer),
                mininterval=1.0, file=sys.stderr, dynamic_ncols=True, leave=False)
     try:
         optimizer.zero_grad(set_to_none=True)
@@ -434,7 +453,7 @@ def train(
             sums: dict[str, float] = {}
             n_steps = 0
             lr = ctx.lr
-            for i, (xb, yb) in enumerate(_batches(data, cfg, generator, spe)):
+            for i, (xb, yb) in enumerate(_batches(data, cfg, generator, spe, ranks)):
                 global_step = epoch * spe + i
                 lr = lr_at(global_step, total, cfg, spe)
                 for g in optimizer.param_groups:
@@ -444,7 +463,8 @@ def train(
                 mix = None
                 if cfg.mixup_alpha > 0:
                     xb, yb, mix = _mixup(xb, yb, num_classes, cfg.mixup_alpha, mix_rng, generator)
-                xb, yb = distributed.shard(xb, yb, ranks)
+                if not streamed:  # a streamed split decodes only this rank's share
+                    xb, yb = distributed.shard(xb, yb, ranks)
                 ctx.step, ctx.lr, ctx.mixup = global_step, lr, mix
                 metrics = step(model, xb, yb, ctx)
                 if "loss" not in metrics:
@@ -465,6 +485,7 @@ def train(
                     torch.nn.utils.clip_grad_norm_(opt_params, cfg.grad_clip)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
+                distributed.broadcast_buffers(model, ranks)  # rank 0's BN statistics
                 if ema is not None:
                     ema.update_parameters(model)
                 for k, v in metrics.items():

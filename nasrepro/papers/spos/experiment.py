@@ -23,7 +23,7 @@ import torch
 from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
-from nasrepro.io import read_json, write_text
+from nasrepro.io import atomic_path, read_json, write_text
 from nasrepro.papers.spos.design import role_seeds, role_seeds_key
 from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
@@ -141,9 +141,9 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
 
     train(model, data, cfg, seed=seed, run_dir=out_dir, step=step, eval_fn=eval_fn,
           progress=config.get("progress", True), desc=f"supernet {supernet}/{sampler}/s{seed}")
-    torch.save({"state_dict": model.state_dict(), "space": space.full_name,
-                "space_settings": SUPERNETS[supernet]}, out_dir / ".supernet.pt.tmp")
-    (out_dir / ".supernet.pt.tmp").replace(out_dir / "supernet.pt")
+    with atomic_path(out_dir / "supernet.pt") as tmp:
+        torch.save({"state_dict": model.state_dict(), "space": space.full_name,
+                    "space_settings": SUPERNETS[supernet]}, tmp)
     write_text(out_dir / "sampled_macs.csv",
                "step,macs\n" + "".join(f"{i},{m}\n" for i, m in enumerate(step.sampled_macs)))
     run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
@@ -230,7 +230,6 @@ def inherited_accuracy(config: dict, runs: list[str | Path], supernet_dirs: dict
     ``block_channel`` supernet (both of the main sampler and the first seed).
     """
     from nasrepro.experiments.common import load_data
-    from nasrepro.io import atomic_path
 
     data = load_data(config)
     rows = []
