@@ -93,6 +93,9 @@ def test_streamed_bundle_shapes_labels_and_determinism(folder: Path) -> None:
     data = _bundle(folder, jitter=0.4, lighting=0.1)
     assert data.train_x.shape == (len(data.train_y), 3, 32, 32) and data.input_shape == (3, 32, 32)
     assert data.num_classes == len(CLASSES) and data.flip is False
+    # a seeded random order: a prefix (fbnetv3.search_train_size) spans the classes
+    assert len(set(data.train_y[:8].tolist())) > 2
+    assert data.train_x.positions == _bundle(folder).train_x.positions
     first = _epoch(data, seed=5)
     x, y = first[0]
     assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and y.dtype == torch.int64

@@ -126,3 +126,41 @@ def test_snakemake_html_report(tiny_dag: tuple[Path, Path], tmp_path: Path) -> N
     for name in ("spos_table3", "claims", "leaderboard", "darts_snas", "attentivenas_pareto",
                  "fbnetv3"):
         assert name in text, f"{name} missing from the HTML report"
+
+
+def test_killed_fbnetv3_search_resumes_from_its_finished_candidates(
+        tiny_dag: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        one_torch_thread) -> None:
+    """An FBNetV3 search killed after some candidate trainings keeps their curves: the rerun
+    trains only the others and ends with the files of the session DAG's uninterrupted search;
+    the work folder is gone afterwards."""
+    from nasrepro.config import load_config
+    from nasrepro.experiments.common import set_threads
+    from nasrepro.papers.fbnetv3 import experiment as fb
+
+    reference, _ = tiny_dag
+    config = load_config("tiny", {"results_dir": str(reference.parent), "progress": False})
+    set_threads(config)
+    proxy = reference / "fbnetv3" / "proxy" / "proxy.pt"
+    out = tmp_path / "A_joint"
+    real, calls = fb.train_candidate, []
+
+    def train_then_die(*args, **kwargs):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the job is killed during its fourth candidate
+        calls.append(kwargs["run_dir"].name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fb, "train_candidate", train_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        fb.run_search(config, "A", "joint", proxy, int(config["fbnetv3"]["search_seed"]), out)
+    assert len(list((out / fb.CANDIDATE_WORK).glob("*.json"))) == 3
+    resumed = []
+    monkeypatch.setattr(fb, "train_candidate",
+                        lambda *a, **k: resumed.append(k["run_dir"].name) or real(*a, **k))
+    fb.run_search(config, "A", "joint", proxy, int(config["fbnetv3"]["search_seed"]), out)
+    ref = reference / "fbnetv3" / "search" / "A_joint"
+    for name in ("best.json", "candidates.jsonl", "coarse.csv", "early_stop.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+    assert resumed and not set(calls) & set(resumed)  # the 3 finished ones were not retrained
+    assert not (out / fb.CANDIDATE_WORK).exists()

@@ -351,8 +351,10 @@ def imagenet_bundle(index: FolderIndex, splits: dict, *, image_size: int = 224,
     :class:`~nasrepro.data.stream.StreamSplit` images (what every training job takes).
 
     ``train`` decodes with :class:`TrainTransform` (``image_size``, RandomResizedCrop scale
-    ``(scale_min, 1)``, flip, ``jitter``, ``lighting``); ``val`` (held out of the training
-    images) and ``test`` (the official validation images) with :class:`EvalTransform`.
+    ``(scale_min, 1)``, flip, ``jitter``, ``lighting``), its images in a random order seeded by
+    the split seed (so a prefix is a random subset, not the first classes); ``val`` (held out
+    of the training images) and ``test`` (the official validation images) with
+    :class:`EvalTransform`.
     Labels are tensors on ``device``. The bundle's ``flip`` is False: the augmentation happens
     in the loader, not in the training loop.
 
@@ -368,11 +370,17 @@ def imagenet_bundle(index: FolderIndex, splits: dict, *, image_size: int = 224,
     eval_tf = EvalTransform(size=image_size, crop_fraction=crop_fraction)
     shape = (3, image_size, image_size)
     parts = {}
+    seed = int(splits.get("seed", 0))
     for part, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
-        ds = split_dataset(index, splits, part, tf, seed=int(splits.get("seed", 0)))
+        ds = split_dataset(index, splits, part, tf, seed=seed)
         labels = torch.tensor([ds.labels[lab] if ds.labels else lab for _, lab in ds.entries],
-                              dtype=torch.int64, device=device)
-        parts[part] = (StreamSplit(ds, tuple(range(len(ds))), shape, device, workers), labels)
+                              dtype=torch.int64)
+        # the file lists are sorted by class: the training split goes in a seeded random order,
+        # so that its first n images (fbnetv3.search_train_size) are a random subset
+        order = (np.random.default_rng(seed).permutation(len(ds)) if part == "train"
+                 else np.arange(len(ds)))
+        parts[part] = (StreamSplit(ds, tuple(order.tolist()), shape, device, workers),
+                       labels[torch.from_numpy(order)].to(device))
     if len(parts["train"][0]) == 0:
         raise DataError("the imagenet splits have an empty train list; rerun `nasrepro data`")
     return DataBundle(train_x=parts["train"][0], train_y=parts["train"][1],

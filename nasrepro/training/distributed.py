@@ -19,8 +19,12 @@ process group initialised (``torchrun`` sets ``RANK``/``WORLD_SIZE``, then
   a 1-rank run up to the BN statistics of half batches; the running statistics are then
   broadcast from rank 0 after every step (:func:`broadcast_buffers`, what DDP's default
   ``broadcast_buffers=True`` does before each forward), so every rank holds rank 0's model;
+* seeds torch's global stream per rank from the job seed (dropout and drop-path masks differ
+  between ranks; rank 0 uses the seed itself), while the batch order and the samplers' streams
+  are shared;
 * logs the loss averaged over ranks, and writes the checkpoint and ``log.csv`` on rank 0 only
-  (every rank reads the checkpoint on resume; a barrier keeps them in step).
+  (every rank reads the checkpoint on resume, which holds every rank's random streams, so a
+  resumed N-rank run continues exactly; a barrier keeps them in step).
 
 A job runs on several ranks when the config's ``ranks`` asks for it (``auto``: every visible
 GPU): :func:`launch` re-executes the job's own command line under ``torchrun``

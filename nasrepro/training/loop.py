@@ -372,7 +372,10 @@ def train(
     ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
     ranks = distributed.current()  # data parallel over a process group (module docstring)
 
-    torch.manual_seed(seed)
+    # torch's global stream (dropout, drop-path masks) differs per rank, derived from the job
+    # seed (rank 0: the seed itself); the loop's generator and the samplers' streams are the
+    # same on every rank (the same batch order and path)
+    torch.manual_seed(seed + 1_000_003 * ranks.rank)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     generator = torch.Generator().manual_seed(seed)
@@ -427,7 +430,12 @@ def train(
             step.load_state_dict(ck["step"])
         generator.set_state(ck["generator"])
         mix_rng.setstate(as_tuples(ck["mix_rng"]))
-        restore_rng_state(ck["rng"])
+        per_rank = ck.get("rank_rng") or [ck["rng"]]
+        if len(per_rank) != ranks.world_size:
+            raise TrainingError(f"checkpoint {ckpt_path} was written by {len(per_rank)} rank(s), "
+                                f"this run has {ranks.world_size}; resume with the same ranks "
+                                f"or delete {run_dir} to start over")
+        restore_rng_state(per_rank[ranks.rank])
         rows = list(ck["rows"])
         start_epoch = int(ck["epoch"]) + 1
         if ranks.is_writer:  # in case the kill came between the two writes
@@ -506,6 +514,7 @@ def train(
                 row.update(step.on_epoch_end(epoch, ctx) or {})
             rows.append(row)
 
+            rank_rng = distributed.gather_shares([capture_rng_state()], ranks.world_size, ranks)
             if run_dir is not None and ranks.is_writer:
                 save_checkpoint(ckpt_path, {
                     "identity": identity,
@@ -517,7 +526,8 @@ def train(
                     "step": step.state_dict() if hasattr(step, "state_dict") else None,
                     "generator": generator.get_state(),
                     "mix_rng": mix_rng.getstate(),
-                    "rng": capture_rng_state(),
+                    "rng": rank_rng[0],
+                    "rank_rng": rank_rng,  # every rank's streams: an exact resume on N ranks
                     "rows": rows,
                 })
                 write_log_csv(run_dir / LOG_NAME, rows)

@@ -22,7 +22,10 @@ Steps (CLI subcommands added by :func:`add_commands`):
   ``search/arch_only``.
 
 Search training uses the first ``search_train_size`` training images (``null``: all) and the
-validation split; retraining reports the test split.
+validation split; retraining reports the test split. A search killed mid-way resumes: every
+finished candidate's curve is kept in ``candidates.work/`` (with the checkpoint of the candidate
+in training) until the search ends, and the rerun replays the same search without training them
+again.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +43,7 @@ import torch
 from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
-from nasrepro.io import atomic_path, read_json, write_json, write_jsonl
+from nasrepro.io import atomic_path, is_writer, read_json, write_json, write_jsonl
 from nasrepro.papers.fbnetv3.design import role_retrain_seeds, role_seeds_key
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
@@ -124,6 +128,10 @@ def joint_space(config: dict, mode: str = "joint") -> JointSpace:
 
 
 # --- training candidates --------------------------------------------------------------------
+#: a search's folder of finished candidates' curves and the checkpoint of the one in training
+CANDIDATE_WORK = "candidates.work"
+
+
 def search_data(config: dict) -> Any:
     """The data bundle, train split cut to ``fbnetv3.search_train_size`` images."""
     from nasrepro.experiments.common import check_space_matches_data, load_data
@@ -137,8 +145,10 @@ def search_data(config: dict) -> Any:
 
 
 def train_candidate(space: JointSpace, cand: dict, data: Any, *, seed: int,
-                    stop_epoch: int | None = None, device: str = "cpu") -> list[float]:
-    """Train one candidate with its recipe (shared loop); val top-1 (%) after every epoch."""
+                    stop_epoch: int | None = None, device: str = "cpu",
+                    run_dir: str | Path | None = None) -> list[float]:
+    """Train one candidate with its recipe (shared loop); val top-1 (%) after every epoch.
+    With ``run_dir``, the loop checkpoints there every epoch and resumes from it."""
     from nasrepro.evaluation import accuracy
     from nasrepro.training import TrainConfig, train
 
@@ -151,7 +161,7 @@ def train_candidate(space: JointSpace, cand: dict, data: Any, *, seed: int,
     def eval_fn(m: torch.nn.Module) -> dict[str, float]:
         return {"val_acc": 100.0 * accuracy(m, data.val_x, data.val_y)}
 
-    rows = train(model, data, cfg, seed=seed, run_dir=None, eval_fn=eval_fn, progress=False,
+    rows = train(model, data, cfg, seed=seed, run_dir=run_dir, eval_fn=eval_fn, progress=False,
                  stop_epoch=stop_epoch)
     return [float(r["val_acc"]) for r in rows]
 
@@ -237,11 +247,23 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
     pretrained = load_proxy(config, proxy) if fb["proxy_pretraining"] else None
     n_trained_epochs = [0]
 
+    # a killed search resumes: each finished candidate's curve is kept in the work folder and
+    # the one in training resumes from its checkpoint (the folder goes when the search ends)
+    work = out_dir / CANDIDATE_WORK
+
     def train_fn(cands: list[dict], stop_epochs: list[int | None]) -> list[list[float]]:
         curves = []
         for i, (c, stop) in enumerate(zip(cands, stop_epochs, strict=True)):
-            curve = train_candidate(space, c, data, seed=seed * 1000 + i, stop_epoch=stop,
-                                    device=config["device"])
+            key = f"{space.arch_id(c)}-seed{seed * 1000 + i}-stop{stop}"
+            done = work / f"{key}.json"
+            if done.exists():
+                curve = [float(v) for v in read_json(done)]
+            else:
+                curve = train_candidate(space, c, data, seed=seed * 1000 + i, stop_epoch=stop,
+                                        device=config["device"], run_dir=work / key)
+                write_json(done, curve)
+                if is_writer():
+                    shutil.rmtree(work / key, ignore_errors=True)
             n_trained_epochs[0] += len(curve)
             curves.append(curve)
         return curves
@@ -328,6 +350,8 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
     write_json(out_dir / "summary.json", {k: v for k, v in summary.items()
                                           if k != "coarse_wall_s"})
     write_json(out_dir / "best.json", best)
+    if is_writer():
+        shutil.rmtree(work, ignore_errors=True)
     run.finish(out_dir, config, seed=seed, device=config["device"], dataset_checksum=data.checksum,
                extra={"step": "fbnetv3-search", "budget": budget, "mode": mode,
                       "coarse_wall_s": round(coarse_s, 3)})
