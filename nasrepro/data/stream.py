@@ -138,16 +138,17 @@ def train_batches(x: Tensor | StreamSplit, y: Tensor, batch_size: int, *,
     return x._decode(keys, batch_size)
 
 
-def eval_batches(x: Tensor | StreamSplit, y: Tensor, batch_size: int
-                 ) -> Iterator[tuple[Tensor, Tensor]]:
-    """``(x, y)`` batches of a split in order: slices of tensors, or decoded images."""
+def eval_batches(x: Tensor | StreamSplit, y: Tensor, batch_size: int, *, rank: int = 0,
+                 world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
+    """``(x, y)`` batches of a split in order: slices of tensors, or decoded images. With
+    ``world_size`` > 1, only the batches ``rank, rank + W, ...`` (a rank's share)."""
+    starts = list(range(0, x.shape[0], batch_size))[rank::world_size]
     if not is_streamed(x):
-        for i in range(0, x.shape[0], batch_size):
+        for i in starts:
             yield x[i:i + batch_size], y[i:i + batch_size]
         return
     keys = [(0, p) for p in x.positions]
-    yield from x._decode([keys[i:i + batch_size] for i in range(0, len(keys), batch_size)],
-                         batch_size)
+    yield from x._decode([keys[i:i + batch_size] for i in starts], batch_size)
 
 
 def take(x: Tensor | StreamSplit, idx: Tensor | Sequence[int]) -> Tensor:

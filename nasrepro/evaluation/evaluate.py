@@ -35,39 +35,50 @@ def _call(model: nn.Module, x: Tensor, forward: Forward | None) -> Tensor:
 
 @torch.no_grad()
 def _loss_correct(model: nn.Module, x: Tensor, y: Tensor, batch_size: int,
-                  forward: Forward | None) -> tuple[float, int]:
-    """Summed cross-entropy and number of correct top-1 predictions, in eval mode."""
+                  forward: Forward | None, across_ranks: bool = True) -> tuple[float, int]:
+    """Summed cross-entropy and number of correct top-1 predictions, in eval mode.
+
+    In a job on several ranks (:mod:`nasrepro.training.distributed`), ``across_ranks`` shares
+    the batches out (every rank holds the same model) and sums the counts over the ranks."""
     from nasrepro.data.stream import eval_batches
+    from nasrepro.training import distributed
 
     if x.shape[0] == 0:
         raise ValueError("cannot evaluate on an empty split; check the dataset split sizes")
+    ranks = distributed.current() if across_ranks else distributed.Ranks()
     was_training = model.training
     model.eval()
     try:
         loss_sum, correct = 0.0, 0
-        for xb, yb in eval_batches(x, y, batch_size):
+        for xb, yb in eval_batches(x, y, batch_size, rank=ranks.rank,
+                                   world_size=ranks.world_size):
             logits = _call(model, xb, forward)
             loss_sum += float(F.cross_entropy(logits.float(), yb, reduction="sum"))
             correct += int((logits.argmax(dim=1) == yb).sum())
     finally:
         model.train(was_training)
+    if ranks.world_size > 1:
+        loss_sum, correct = distributed.sum_over_ranks([loss_sum, correct], ranks)
+        correct = int(round(correct))
     return loss_sum, correct
 
 
 def accuracy(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 1024,
-             forward: Forward | None = None) -> float:
+             forward: Forward | None = None, across_ranks: bool = True) -> float:
     """Top-1 accuracy in [0, 1] of ``model`` on ``(x, y)``.
 
     Runs in eval mode under ``no_grad`` and restores the model's previous train/eval mode.
 
     Args:
         model: the network.
-        x: inputs, ``(N, ...)``.
+        x: inputs, ``(N, ...)`` (a tensor or a streamed split).
         y: class indices, ``(N,)``.
         batch_size: evaluation batch size.
         forward: ``forward(model, x) -> logits``; default ``model(x)``.
+        across_ranks: in a job on several ranks, every rank evaluates a share of the batches
+            and gets the total (every rank must call it); False: this rank alone, all of it.
     """
-    _, correct = _loss_correct(model, x, y, batch_size, forward)
+    _, correct = _loss_correct(model, x, y, batch_size, forward, across_ranks)
     return correct / x.shape[0]
 
 
@@ -172,6 +183,7 @@ def evaluate_subnets(
     generator: torch.Generator | None = None,
     eval_batch_size: int | None = None,
     restore_bn: bool = True,
+    across_ranks: bool = True,
 ) -> list[float]:
     """Top-1 accuracy of each subnet after BN recalibration on the same fixed batches.
 
@@ -192,6 +204,8 @@ def evaluate_subnets(
         eval_batch_size: evaluation batch size (default ``batch_size``).
         restore_bn: put the supernet's BN buffers and train/eval mode back afterwards, so
             evaluating during training leaves the training statistics untouched.
+        across_ranks: in a job on several ranks, share the archs out and gather the results
+            (every rank must call it); False: this rank evaluates all of them.
 
     Returns:
         The accuracies in [0, 1], in the order of ``archs``. On several ranks
@@ -204,7 +218,7 @@ def evaluate_subnets(
                                          batch_size=batch_size, generator=generator)
     saved = _bn_buffers(supernet) if restore_bn else []
     was_training = supernet.training
-    ranks = distributed.current()
+    ranks = distributed.current() if across_ranks else distributed.Ranks()
     mine = list(archs)[ranks.rank::ranks.world_size]  # several ranks: a share each
     accs: list[float] = []
     try:
@@ -214,7 +228,7 @@ def evaluate_subnets(
                 return forward(m, x, arch) if forward is not None else m(x, arch)
 
             recalibrate_bn_on(supernet, batches, forward=fwd)
-            accs.append(accuracy(supernet, eval_x, eval_y,
+            accs.append(accuracy(supernet, eval_x, eval_y, across_ranks=False,  # own share
                                  batch_size=eval_batch_size or batch_size, forward=fwd))
     finally:
         if restore_bn:

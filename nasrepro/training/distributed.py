@@ -30,9 +30,10 @@ A job runs on several ranks when the config's ``ranks`` asks for it (``auto``: e
 GPU): :func:`launch` re-executes the job's own command line under ``torchrun``
 (``torch.distributed.run --standalone``), one process per GPU (or per CPU rank, gloo, for the
 tests). Every rank runs the whole job; files are written by rank 0 only
-(:func:`nasrepro.io.is_writer`), and the subnet evaluations of a search are shared out across
+(:func:`nasrepro.io.is_writer`), the subnet evaluations of a search are shared out across
 the ranks and gathered (:func:`nasrepro.evaluation.evaluate_subnets`), so every rank continues
-the same search.
+the same search, and the evaluation of one network (:func:`nasrepro.evaluation.accuracy`)
+shares its batches out and sums the counts.
 """
 
 from __future__ import annotations
@@ -133,6 +134,15 @@ def broadcast_buffers(module: torch.nn.Module, ranks: Ranks) -> None:
         return
     for buf in module.buffers():
         dist.broadcast(buf, src=0)
+
+
+def sum_over_ranks(values: Sequence[float], ranks: Ranks) -> list[float]:
+    """``values`` summed element-wise over the ranks (float64)."""
+    if ranks.world_size == 1:
+        return list(values)
+    t = torch.tensor([float(v) for v in values], dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.tolist()
 
 
 def average_list(values: Sequence[float], ranks: Ranks) -> list[float]:
