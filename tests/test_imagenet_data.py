@@ -196,6 +196,12 @@ def test_corrupt_jpeg_is_a_one_line_error_naming_the_file(folder: Path, tmp_path
         for i in range(len(ds)):
             ds[i]
     assert str(bad) in str(err.value) and "\n" not in str(err.value)
+    # decoded by DataLoader workers, the error is still one line naming the file
+    data = imagenet_bundle(index, make_imagenet_splits(index, seed=0, val_size=4),
+                           image_size=16, workers=2)
+    with pytest.raises(DataError) as err:
+        take(data.train_x, range(len(data.train_y)))
+    assert str(bad) in str(err.value) and "\n" not in str(err.value), str(err.value)
 
 
 @pytest.mark.parametrize(("layout", "message"), [

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from nasrepro.errors import ConfigError
+from nasrepro.errors import ConfigError, DataError
 
 #: the augmentation token of :func:`take` on a training split (any fixed value would do)
 RECALIBRATION_TOKEN = -1
@@ -88,9 +88,24 @@ class StreamSplit:
                 ) -> Iterator[tuple[Tensor, Tensor]]:
         loader = self._loader(batch_size)
         loader.batch_sampler.batches = key_batches
-        for xb, yb in loader:
+        batches = iter(loader)
+        while True:
+            try:
+                xb, yb = next(batches)
+            except StopIteration:
+                return
+            except DataError as exc:  # from a worker: torch prefixes the worker's traceback
+                raise DataError(_last_line(str(exc))) from None
             yield (xb.to(self.device, non_blocking=True),
                    yb.to(self.device, non_blocking=True))
+
+
+def _last_line(message: str) -> str:
+    """The error's own line of a message that a DataLoader worker wrapped in its traceback
+    (``Caught DataError in DataLoader worker process 0. Original Traceback ...``)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else message
+    return last.split("DataError: ", 1)[-1]
 
 
 class _KeyBatches:
