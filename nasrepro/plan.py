@@ -59,6 +59,9 @@ FIXED_S = {"data": 20.0, "attentivenas_prior": 20.0, "attentivenas_predictor": 2
 FIXED_DEFAULT_S = 5.0
 #: target rules without a job of their own (no shell: nothing runs)
 NO_JOB = frozenset({"all"})
+#: classes of the datasets a profile may name (FBNetV3's search_classes share of the images)
+DATASET_CLASSES = {"fashion_mnist": 10, "cifar10": 10, "imagenet": 1000, "digits": 10,
+                   "synthetic": 10}
 #: official training-set sizes (images) of the datasets a profile may name
 DATASET_TRAIN = {"fashion_mnist": 60000, "cifar10": 50000, "imagenet": 1281167,
                  "synthetic": 256}
@@ -291,7 +294,10 @@ def _fbnetv3_search_work(config: dict, n_train: int) -> Work:
     from nasrepro.papers.fbnetv3.experiment import default_recipe, recipe_space
 
     fb = config["fbnetv3"]
-    images = min(n_train, int(fb.get("search_train_size") or n_train))
+    if fb.get("search_classes"):  # the class subset's share of the training images
+        n_classes = DATASET_CLASSES.get(config["data"]["dataset"], fb["search_classes"])
+        n_train = n_train * min(1.0, fb["search_classes"] / n_classes)
+    images = int(min(n_train, int(fb.get("search_train_size") or n_train)))
     lo, hi = fb["recipe_space"]["epochs"]
     tc = recipe_space(config).train_config({**default_recipe(config),
                                             "epochs": int(round((lo + hi) / 2))})

@@ -252,3 +252,26 @@ def test_data_job_indexes_the_folder_and_jobs_load_it(folder: Path, tmp_path: Pa
     data = load_data(load_config("imagenet", json.loads(override)), out)
     assert data.val_x.shape == (8, 3, 24, 24) and data.checksum == prov["dataset_checksum"]
     assert data.train_x.shape[0] + 8 == len(CLASSES) * N_TRAIN
+
+
+def test_fbnetv3_search_data_is_a_seeded_class_subset(tmp_path: Path) -> None:
+    """FBNetV3's ImageNet proxy (fbnetv3.search_classes): candidates train and are validated on
+    a seeded subset of the classes, held-out images included, labels unchanged."""
+    from nasrepro.config import load_config
+    from nasrepro.experiments.common import make_data_splits, splits_path
+    from nasrepro.papers.fbnetv3.experiment import search_data
+    from tests.imagenet_folder import wnids, write_folder
+
+    root = write_folder(tmp_path / "folder", wnids(10), n_train=4, n_val=1, sizes=(20, 24))
+    config = load_config("imagenet", {
+        "device": "cpu", "results_dir": str(tmp_path / "results"),
+        "data": {"path": str(root), "val_size": 10, "image_size": 16, "workers": 0},
+        "fbnetv3": {"preset": "fbnetv3/tiny-rgb", "search_classes": 3}})
+    make_data_splits(config, splits_path(config))
+    data = search_data(config)
+    classes = set(data.train_y.tolist())
+    assert len(classes) == 3 and set(data.val_y.tolist()) == classes
+    assert len(data.train_y) == 3 * 3 and len(data.val_y) == 3  # 4 - 1 held out per class
+    labels = torch.cat([yb for _, yb in eval_batches(data.val_x, data.val_y, 2)])
+    assert labels.tolist() == data.val_y.tolist()  # the images are the kept classes' images
+    assert set(search_data(config).train_y.tolist()) == classes  # seeded

@@ -121,6 +121,13 @@ class _KeyBatches:
         return len(self.batches)
 
 
+def select(x: Tensor | StreamSplit, idx: Tensor) -> Tensor | StreamSplit:
+    """The items at positions ``idx`` of a split: indexed tensors, or a lazy sub-split."""
+    if not is_streamed(x):
+        return x[idx.to(x.device)]
+    return replace(x, positions=tuple(x.positions[int(i)] for i in idx), _loaders={})
+
+
 def is_streamed(x: Any) -> bool:
     """Whether ``x`` is a :class:`StreamSplit` (else a tensor)."""
     return isinstance(x, StreamSplit)

@@ -133,12 +133,34 @@ CANDIDATE_WORK = "candidates.work"
 
 
 def search_data(config: dict) -> Any:
-    """The data bundle, train split cut to ``fbnetv3.search_train_size`` images."""
+    """The search's data: the profile's bundle, restricted to a seeded subset of
+    ``fbnetv3.search_classes`` classes (the paper's ImageNet proxy: 200 classes; ``null``: all),
+    its train split cut to ``fbnetv3.search_train_size`` images (``null``: all).
+
+    On ImageNet with SPOS's 50,000 held-out images (50 per class), 200 classes keep the paper's
+    10,000 held-out images. Labels keep their numbers (the network's head stays the preset's).
+    """
+    from nasrepro.data.stream import select
     from nasrepro.experiments.common import check_space_matches_data, load_data
 
     data = load_data(config)
     check_space_matches_data(arch_space(config), data)
-    n = config["fbnetv3"].get("search_train_size")
+    fb = config["fbnetv3"]
+    k = fb.get("search_classes")
+    if k:
+        if k > data.num_classes:
+            raise ConfigError(f"fbnetv3.search_classes={k} exceeds the dataset's "
+                              f"{data.num_classes} classes; lower it or set null")
+        g = torch.Generator().manual_seed(int(fb["search_seed"]))
+        kept = torch.randperm(data.num_classes, generator=g)[:k]
+        parts = {}
+        for part in ("train", "val"):
+            y = getattr(data, f"{part}_y")
+            idx = torch.nonzero(torch.isin(y.cpu(), kept)).flatten()
+            parts[f"{part}_x"] = select(getattr(data, f"{part}_x"), idx)
+            parts[f"{part}_y"] = y[idx.to(y.device)]
+        data = dataclasses.replace(data, **parts)
+    n = fb.get("search_train_size")
     if n:
         data = dataclasses.replace(data, train_x=data.train_x[:n], train_y=data.train_y[:n])
     return data
