@@ -67,7 +67,7 @@ def is_writer() -> bool:
     """Whether this process writes result files: yes, unless it is a rank other than 0 of a
     job run on several ranks (``torchrun`` sets ``RANK``; :mod:`nasrepro.training.distributed`).
     """
-    return os.environ.get("RANK", "0") == "0"
+    return int(os.environ.get("WORLD_SIZE", "1")) <= 1 or os.environ.get("RANK", "0") == "0"
 
 
 @contextlib.contextmanager

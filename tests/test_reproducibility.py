@@ -154,7 +154,7 @@ def test_killed_fbnetv3_search_resumes_from_its_finished_candidates(
     monkeypatch.setattr(fb, "train_candidate", train_then_die)
     with pytest.raises(KeyboardInterrupt):
         fb.run_search(config, "A", "joint", proxy, int(config["fbnetv3"]["search_seed"]), out)
-    assert len(list((out / fb.CANDIDATE_WORK).glob("*.json"))) == 3
+    assert len(list((out / fb.CANDIDATE_WORK).glob("*-stop*.json"))) == 3
     resumed = []
     monkeypatch.setattr(fb, "train_candidate",
                         lambda *a, **k: resumed.append(k["run_dir"].name) or real(*a, **k))
@@ -164,3 +164,31 @@ def test_killed_fbnetv3_search_resumes_from_its_finished_candidates(
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
     assert resumed and not set(calls) & set(resumed)  # the 3 finished ones were not retrained
     assert not (out / fb.CANDIDATE_WORK).exists()
+
+
+def test_fbnetv3_search_discards_curves_kept_with_other_settings(
+        tiny_dag: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        one_torch_thread) -> None:
+    """The work folder of a search made with other settings (another config, proxy or seed) is
+    thrown away before the first candidate trains: no stale curve is replayed."""
+    from nasrepro.config import load_config
+    from nasrepro.experiments.common import set_threads
+    from nasrepro.io import read_json, write_json
+    from nasrepro.papers.fbnetv3 import experiment as fb
+
+    reference, _ = tiny_dag
+    config = load_config("tiny", {"results_dir": str(reference.parent), "progress": False})
+    set_threads(config)
+    work = tmp_path / "A_joint" / fb.CANDIDATE_WORK
+    write_json(work / "identity.json", {"settings": "made-with-other-settings"})
+    write_json(work / "stale-candidate.json", [99.0, 99.0])
+
+    def die(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fb, "train_candidate", die)
+    with pytest.raises(KeyboardInterrupt):
+        fb.run_search(config, "A", "joint", reference / "fbnetv3" / "proxy" / "proxy.pt",
+                      int(config["fbnetv3"]["search_seed"]), tmp_path / "A_joint")
+    assert not (work / "stale-candidate.json").exists()
+    assert read_json(work / "identity.json")["settings"] != "made-with-other-settings"

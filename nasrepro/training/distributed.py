@@ -175,7 +175,13 @@ def ranks_wanted(config: dict) -> int:
     if wanted == "auto":
         cuda = str(config.get("device", "cpu")).startswith("cuda")
         return max(1, torch.cuda.device_count()) if cuda and torch.cuda.is_available() else 1
-    return int(wanted)
+    wanted = int(wanted)
+    if (wanted > 1 and str(config.get("device", "cpu")).startswith("cuda")
+            and wanted > torch.cuda.device_count()):
+        raise ConfigError(f"ranks={wanted} but this job sees {torch.cuda.device_count()} CUDA "
+                          "GPU(s); set ranks: auto (one per visible GPU) or give the job more "
+                          "GPUs")
+    return wanted
 
 
 def launch(config: dict, argv: Sequence[str]) -> Ranks:

@@ -25,7 +25,7 @@ Search training uses the first ``search_train_size`` training images (``null``: 
 validation split; retraining reports the test split. A search killed mid-way resumes: every
 finished candidate's curve is kept in ``candidates.work/`` (with the checkpoint of the candidate
 in training) until the search ends, and the rerun replays the same search without training them
-again.
+again; the folder records the settings it was made with and is discarded when they changed.
 """
 
 from __future__ import annotations
@@ -43,7 +43,15 @@ import torch
 from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
-from nasrepro.io import atomic_path, is_writer, read_json, write_json, write_jsonl
+from nasrepro.io import (
+    atomic_path,
+    file_sha256,
+    is_writer,
+    read_json,
+    stable_hash,
+    write_json,
+    write_jsonl,
+)
 from nasrepro.papers.fbnetv3.design import role_retrain_seeds, role_seeds_key
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
@@ -272,6 +280,14 @@ def run_search(config: dict, budget: str, mode: str, proxy: str | Path, seed: in
     # a killed search resumes: each finished candidate's curve is kept in the work folder and
     # the one in training resumes from its checkpoint (the folder goes when the search ends)
     work = out_dir / CANDIDATE_WORK
+    identity = {"settings": stable_hash(
+        {"fbnetv3": fb, "data": config["data"], "budget": budget, "mode": mode, "seed": seed,
+         "proxy": file_sha256(proxy) if fb["proxy_pretraining"] else None}, 16)}
+    if work.exists() and (not (work / "identity.json").exists()
+                          or read_json(work / "identity.json") != identity):
+        if is_writer():  # kept from a search with other settings: not this search's curves
+            shutil.rmtree(work, ignore_errors=True)
+    write_json(work / "identity.json", identity)
 
     def train_fn(cands: list[dict], stop_epochs: list[int | None]) -> list[list[float]]:
         curves = []
