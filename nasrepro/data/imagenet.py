@@ -24,8 +24,13 @@ tensors) it is read image by image through a :class:`torch.utils.data.DataLoader
   pinned memory and persistent workers; with several ranks each decodes only its share of
   every global batch).
 
-torchvision is not needed (its ``decode_jpeg`` on the GPU is a later option); the crops and
-flips are Pillow calls, the colour operations torch ones.
+torchvision is not needed: the crops and flips are Pillow calls, the colour operations torch
+ones. ``data.decoder: torchvision`` is the option for a GPU job whose CPU cores cannot decode
+fast enough: the workers only read the files and draw each image's augmentation, and
+``torchvision.io.decode_jpeg`` decodes the batch on the job's device (nvJPEG on a GPU), where
+the same crop, flip and colour operations are applied to tensors (:func:`decode_batch`). The
+random choices are the same as with Pillow; pixels differ by resampling (Pillow's and torch's
+antialiased bilinear resize), so the decoder is part of the resolved config like any setting.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from nasrepro.errors import ConfigError, DataError
 
@@ -180,15 +185,27 @@ def make_imagenet_splits(index: FolderIndex, *, seed: int, val_size: int,
 
 
 # --- transforms -------------------------------------------------------------------------------
+# Each transform draws its random choices first (``draw``, from the image's size only, so a
+# DataLoader worker can draw them from the JPEG header) and applies them to a Pillow image
+# (``on_image``) or to a decoded uint8 tensor on any device (``on_tensor``, the
+# ``data.decoder: torchvision`` path). Both consume the image's random stream identically.
 def _to_tensor(img) -> torch.Tensor:
     arr = np.asarray(img, dtype=np.uint8)
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
 
 
 def _normalise(x: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(MEAN).view(3, 1, 1)
-    std = torch.tensor(STD).view(3, 1, 1)
+    mean = torch.tensor(MEAN, device=x.device).view(3, 1, 1)
+    std = torch.tensor(STD, device=x.device).view(3, 1, 1)
     return (x - mean) / std
+
+
+def _resize_tensor(x: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """Bilinear, antialiased resize of a ``(3, H, W)`` uint8 or [0, 255] tensor to
+    ``(3, height, width)`` on [0, 1], rounded to 8 bits as Pillow's result is."""
+    out = torch.nn.functional.interpolate(x[None].float(), size=(height, width),
+                                          mode="bilinear", align_corners=False, antialias=True)
+    return out[0].round_().clamp_(0, 255).div_(255.0)
 
 
 def random_resized_box(width: int, height: int, rng: random.Random,
@@ -217,6 +234,17 @@ def random_resized_box(width: int, height: int, rng: random.Random,
 
 
 @dataclass(frozen=True)
+class TrainDraw:
+    """One training image's random choices: the crop box ``(left, top, w, h)``, the flip, the
+    colour-jitter operations with their factors (in order) and the lighting coefficients."""
+
+    box: tuple[int, int, int, int]
+    flip: bool
+    jitter: tuple[tuple[str, float], ...] = ()
+    lighting: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
 class TrainTransform:
     """Training augmentation: RandomResizedCrop to ``size`` (``scale``), horizontal flip,
     colour jitter (brightness/contrast/saturation factors in ``[1 - j, 1 + j]``; 0: off, the
@@ -229,32 +257,53 @@ class TrainTransform:
     jitter: float = 0.0
     lighting: float = 0.0
 
+    def draw(self, width: int, height: int, rng: random.Random) -> TrainDraw:
+        box = random_resized_box(width, height, rng, self.scale)
+        flip = bool(self.flip and rng.random() < 0.5)
+        jitter: tuple[tuple[str, float], ...] = ()
+        if self.jitter:
+            ops = ["brightness", "contrast", "saturation"]
+            rng.shuffle(ops)
+            jitter = tuple((op, rng.uniform(max(0.0, 1 - self.jitter), 1 + self.jitter))
+                           for op in ops)
+        lighting = (tuple(rng.gauss(0.0, self.lighting) for _ in range(3))
+                    if self.lighting else None)
+        return TrainDraw(box, flip, jitter, lighting)
+
     def __call__(self, img, rng: random.Random) -> torch.Tensor:
+        return self.on_image(img, self.draw(img.width, img.height, rng))
+
+    def on_image(self, img, d: TrainDraw) -> torch.Tensor:
         from PIL import Image
 
-        left, top, w, h = random_resized_box(img.width, img.height, rng, self.scale)
+        left, top, w, h = d.box
         img = img.resize((self.size, self.size), Image.BILINEAR,
                          box=(left, top, left + w, top + h))
-        if self.flip and rng.random() < 0.5:
+        if d.flip:
             img = img.transpose(Image.FLIP_LEFT_RIGHT)
-        x = _to_tensor(img)
-        if self.jitter:
-            x = _colour_jitter(x, self.jitter, rng)
-        if self.lighting:
-            alpha = torch.tensor([rng.gauss(0.0, self.lighting) for _ in range(3)])
+        return self._colour(_to_tensor(img), d)
+
+    def on_tensor(self, x: torch.Tensor, d: TrainDraw) -> torch.Tensor:
+        left, top, w, h = d.box
+        x = _resize_tensor(x[:, top:top + h, left:left + w], self.size, self.size)
+        return self._colour(x.flip(-1) if d.flip else x, d)
+
+    @staticmethod
+    def _colour(x: torch.Tensor, d: TrainDraw) -> torch.Tensor:
+        if d.jitter:
+            x = _colour_jitter(x, d.jitter)
+        if d.lighting is not None:
+            alpha = torch.tensor(d.lighting)
             rgb = torch.tensor(LIGHTING_EIGVEC) @ (alpha * torch.tensor(LIGHTING_EIGVAL))
-            x = x + rgb.view(3, 1, 1)
+            x = x + rgb.to(x.device).view(3, 1, 1)
         return _normalise(x)
 
 
-def _colour_jitter(x: torch.Tensor, j: float, rng: random.Random) -> torch.Tensor:
-    """Brightness, contrast and saturation, each by a factor in ``[1 - j, 1 + j]``, in a random
-    order (torchvision's ColorJitter without hue)."""
+def _colour_jitter(x: torch.Tensor, ops: Sequence[tuple[str, float]]) -> torch.Tensor:
+    """Brightness, contrast and saturation by the drawn factors, in the drawn order
+    (torchvision's ColorJitter without hue)."""
     grey = lambda t: (0.299 * t[0] + 0.587 * t[1] + 0.114 * t[2]).unsqueeze(0)  # noqa: E731
-    ops = ["brightness", "contrast", "saturation"]
-    rng.shuffle(ops)
-    for op in ops:
-        f = rng.uniform(max(0.0, 1 - j), 1 + j)
+    for op, f in ops:
         if op == "brightness":
             x = x * f
         elif op == "contrast":
@@ -266,6 +315,14 @@ def _colour_jitter(x: torch.Tensor, j: float, rng: random.Random) -> torch.Tenso
 
 
 @dataclass(frozen=True)
+class EvalDraw:
+    """The evaluation crop of one image: the resized ``(w, h)`` and the crop's top-left."""
+
+    resized: tuple[int, int]
+    corner: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class EvalTransform:
     """Evaluation: resize the shorter side to ``round(size / crop_fraction)`` (256 for 224),
     centre crop ``size``, normalise."""
@@ -273,36 +330,72 @@ class EvalTransform:
     size: int = 224
     crop_fraction: float = 0.875
 
+    def draw(self, width: int, height: int, rng: random.Random | None = None) -> EvalDraw:
+        short = int(round(self.size / self.crop_fraction))
+        scale = short / min(width, height)
+        w, h = max(self.size, round(width * scale)), max(self.size, round(height * scale))
+        return EvalDraw((w, h), ((w - self.size) // 2, (h - self.size) // 2))
+
     def __call__(self, img, rng: random.Random | None = None) -> torch.Tensor:
+        return self.on_image(img, self.draw(img.width, img.height))
+
+    def on_image(self, img, d: EvalDraw) -> torch.Tensor:
         from PIL import Image
 
-        short = int(round(self.size / self.crop_fraction))
-        scale = short / min(img.width, img.height)
-        w, h = max(self.size, round(img.width * scale)), max(self.size, round(img.height * scale))
-        img = img.resize((w, h), Image.BILINEAR)
-        left, top = (w - self.size) // 2, (h - self.size) // 2
+        img = img.resize(d.resized, Image.BILINEAR)
+        left, top = d.corner
         return _normalise(_to_tensor(img.crop((left, top, left + self.size, top + self.size))))
+
+    def on_tensor(self, x: torch.Tensor, d: EvalDraw) -> torch.Tensor:
+        left, top = d.corner
+        x = _resize_tensor(x, *d.resized)
+        return _normalise(x[:, top:top + self.size, left:left + self.size])
 
 
 # --- dataset and loader -----------------------------------------------------------------------
+DECODERS = ("pillow", "torchvision")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What a worker hands over with ``decoder="torchvision"``: the file's bytes (``data``,
+    uint8; or, for a file that is not a JPEG, its pixels decoded by Pillow as ``(3, H, W)``
+    uint8, ``encoded`` False) and the image's drawn augmentation."""
+
+    data: torch.Tensor
+    encoded: bool
+    draw: TrainDraw | EvalDraw
+    path: str
+
+
 class ImageFolderDataset(Dataset):
-    """``(image tensor, label)`` of the chosen entries of an index (decoded with Pillow).
+    """``(image tensor, label)`` of the chosen entries of an index.
 
     ``labels`` maps the folder's labels to the split's (a class subset renumbers them). The
     random stream of item ``i`` in epoch ``e`` is ``random.Random(f"{seed}-{e}-{i}")``: the
     same augmentation whatever worker decodes it. The key is ``i`` (epoch :attr:`epoch`) or
     ``(e, i)`` (:mod:`nasrepro.data.stream` passes a token per epoch as ``e``), so persistent
-    workers need no epoch update."""
+    workers need no epoch update.
+
+    ``decoder="pillow"`` decodes and augments in the worker. ``decoder="torchvision"``: the
+    worker reads the file and draws the augmentation from the JPEG header (no decoding) and
+    returns an :class:`Encoded`; :func:`decode_batch` decodes the batch with
+    ``torchvision.io.decode_jpeg`` on the job's device (the GPU's nvJPEG) and applies the
+    transform there. Same random choices, pixels within resampling differences.
+    """
 
     def __init__(self, root: str | Path, entries: Sequence[tuple[str, int]],
                  transform: TrainTransform | EvalTransform, *, seed: int = 0,
-                 labels: dict[int, int] | None = None) -> None:
+                 labels: dict[int, int] | None = None, decoder: str = "pillow") -> None:
+        if decoder not in DECODERS:
+            raise ConfigError(f"data.decoder={decoder!r} is not one of {', '.join(DECODERS)}")
         self.root = Path(root)
         self.entries = list(entries)
         self.transform = transform
         self.seed = seed
         self.epoch = 0
         self.labels = labels
+        self.decoder = decoder
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -310,25 +403,83 @@ class ImageFolderDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor | Encoded, int]:
         from PIL import Image, UnidentifiedImageError
 
         epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
         rel, label = self.entries[i]
         path = self.root / rel
+        rng = random.Random(f"{self.seed}-{epoch}-{i}")
+        label = self.labels[label] if self.labels else label
         try:
             with Image.open(path) as im:
+                if self.decoder == "torchvision":
+                    draw = self.transform.draw(im.width, im.height, rng)
+                    if im.format == "JPEG":
+                        data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
+                        return Encoded(data, True, draw, str(path)), label
+                    pixels = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.uint8).copy())
+                    return Encoded(pixels.permute(2, 0, 1), False, draw, str(path)), label
                 img = im.convert("RGB")
         except (OSError, UnidentifiedImageError, ValueError) as exc:
             raise DataError(f"cannot decode image {path} ({type(exc).__name__}); remove or "
                             "replace the file and rerun `nasrepro data`") from exc
-        rng = random.Random(f"{self.seed}-{epoch}-{i}")
-        return self.transform(img, rng), (self.labels[label] if self.labels else label)
+        return self.transform(img, rng), label
+
+    def collate(self, items: list) -> tuple[torch.Tensor | list[Encoded], torch.Tensor]:
+        """A DataLoader batch: stacked images, or (torchvision decoder) the list of
+        :class:`Encoded` items for :func:`decode_batch`."""
+        if self.decoder == "pillow":
+            return default_collate(items)
+        return [x for x, _ in items], torch.tensor([y for _, y in items], dtype=torch.int64)
+
+
+def torchvision_io():
+    """``torchvision.io`` (for ``data.decoder: torchvision``), or a one-line ConfigError."""
+    try:
+        import torchvision.io as tvio
+    except Exception as exc:  # noqa: BLE001  (ImportError, or a torch/torchvision mismatch)
+        raise ConfigError(f"data.decoder=torchvision needs torchvision matching this torch "
+                          f"({type(exc).__name__} on import); install it (pip install "
+                          "'nasrepro[imagenet]') or set data.decoder: pillow") from None
+    return tvio
+
+
+def decode_batch(items: Sequence[Encoded], transform: TrainTransform | EvalTransform,
+                 device: torch.device) -> torch.Tensor:
+    """Decode a batch of :class:`Encoded` JPEGs with ``torchvision.io.decode_jpeg`` on
+    ``device`` (one batched call: nvJPEG on a GPU) and apply each image's drawn transform
+    there.
+
+    Raises:
+        DataError: a file that cannot be decoded (one line naming it).
+    """
+    tvio = torchvision_io()
+    images = [it.data for it in items]
+    jpegs = [k for k, it in enumerate(items) if it.encoded]
+    if jpegs:
+        def decode(data):
+            return tvio.decode_jpeg(data, mode=tvio.ImageReadMode.RGB, device=device)
+        try:
+            decoded = decode([items[k].data for k in jpegs])
+        except RuntimeError:
+            for k in jpegs:  # name the file that breaks the batch
+                try:
+                    decode([items[k].data])
+                except RuntimeError as exc:
+                    raise DataError(f"cannot decode image {items[k].path} (decode_jpeg: "
+                                    f"{str(exc).splitlines()[0][:80]}); remove or replace "
+                                    "the file and rerun `nasrepro data`") from None
+            raise
+        for k, img in zip(jpegs, decoded, strict=True):
+            images[k] = img
+    return torch.stack([transform.on_tensor(img.to(device), it.draw)
+                        for img, it in zip(images, items, strict=True)])
 
 
 def split_dataset(index: FolderIndex, splits: dict, part: str,
                   transform: TrainTransform | EvalTransform, *,
-                  seed: int = 0) -> ImageFolderDataset:
+                  seed: int = 0, decoder: str = "pillow") -> ImageFolderDataset:
     """The ``train``, ``val`` (held out of the training images) or ``test`` (official
     validation images) part of :func:`make_imagenet_splits` as a dataset."""
     if splits.get("checksum") != index.checksum:
@@ -340,13 +491,13 @@ def split_dataset(index: FolderIndex, splits: dict, part: str,
     labels = None if kept == list(range(len(index.classes))) else \
         {old: new for new, old in enumerate(kept)}
     return ImageFolderDataset(index.root, [source[i] for i in splits[part]], transform,
-                              seed=seed, labels=labels)
+                              seed=seed, labels=labels, decoder=decoder)
 
 
 def imagenet_bundle(index: FolderIndex, splits: dict, *, image_size: int = 224,
                     crop_fraction: float = 0.875, scale_min: float = 0.08,
                     jitter: float = 0.0, lighting: float = 0.0, workers: int = 0,
-                    device: str | torch.device = "cpu"):
+                    device: str | torch.device = "cpu", decoder: str = "pillow"):
     """The splits of an indexed folder as a :class:`~nasrepro.data.DataBundle` of
     :class:`~nasrepro.data.stream.StreamSplit` images (what every training job takes).
 
@@ -356,15 +507,19 @@ def imagenet_bundle(index: FolderIndex, splits: dict, *, image_size: int = 224,
     of the training images) and ``test`` (the official validation images) with
     :class:`EvalTransform`.
     Labels are tensors on ``device``. The bundle's ``flip`` is False: the augmentation happens
-    in the loader, not in the training loop.
+    in the loader, not in the training loop. ``decoder``: ``pillow`` (in the workers) or
+    ``torchvision`` (``decode_jpeg`` on ``device``, see :class:`ImageFolderDataset`).
 
     Raises:
         DataError: the splits were made from another file list (one line).
+        ConfigError: ``decoder="torchvision"`` without a working torchvision (one line).
     """
     from nasrepro.data.splits import DataBundle
     from nasrepro.data.stream import StreamSplit
 
     device = torch.device(device)
+    if decoder == "torchvision":
+        torchvision_io()
     train_tf = TrainTransform(size=image_size, scale=(scale_min, 1.0), jitter=jitter,
                               lighting=lighting)
     eval_tf = EvalTransform(size=image_size, crop_fraction=crop_fraction)
@@ -372,7 +527,7 @@ def imagenet_bundle(index: FolderIndex, splits: dict, *, image_size: int = 224,
     parts = {}
     seed = int(splits.get("seed", 0))
     for part, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
-        ds = split_dataset(index, splits, part, tf, seed=seed)
+        ds = split_dataset(index, splits, part, tf, seed=seed, decoder=decoder)
         labels = torch.tensor([ds.labels[lab] if ds.labels else lab for _, lab in ds.entries],
                               dtype=torch.int64)
         # the file lists are sorted by class: the training split goes in a seeded random order,

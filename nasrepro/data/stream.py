@@ -79,6 +79,7 @@ class StreamSplit:
         if loader is None:
             sampler = _KeyBatches()
             loader = DataLoader(self.dataset, batch_sampler=sampler, num_workers=self.workers,
+                                collate_fn=getattr(self.dataset, "collate", None),
                                 pin_memory=self.device.type == "cuda",
                                 persistent_workers=self.workers > 0)
             self._loaders[batch_size] = loader
@@ -96,6 +97,10 @@ class StreamSplit:
                 return
             except DataError as exc:  # from a worker: torch prefixes the worker's traceback
                 raise DataError(_last_line(str(exc))) from None
+            if isinstance(xb, list):  # data.decoder: torchvision (decode on the device)
+                from nasrepro.data.imagenet import decode_batch
+
+                xb = decode_batch(xb, self.dataset.transform, self.device)
             yield (xb.to(self.device, non_blocking=True),
                    yb.to(self.device, non_blocking=True))
 

@@ -173,7 +173,8 @@ def _load_imagenet(config: dict, splits: dict) -> Any:
                         "and val/<wnid>/)")
     return imagenet_bundle(index_folder(dcfg["path"]), splits, image_size=dcfg["image_size"],
                            jitter=dcfg["color_jitter"], lighting=dcfg["lighting"],
-                           workers=dcfg["workers"], device=config["device"])
+                           workers=dcfg["workers"], device=config["device"],
+                           decoder=dcfg["decoder"])
 
 
 def load_data(config: dict, splits_file: str | Path | None = None) -> Any:
