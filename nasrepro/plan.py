@@ -251,8 +251,8 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
     if rule == "fbnetv3_search":
         return _fbnetv3_search_work(config, n_train)
     if rule in ("fbnetv3_retrain", "fbnetv3_retrain_display"):
-        from nasrepro.papers.fbnetv3.design import role_retrain_seeds
         from nasrepro.papers.fbnetv3.experiment import default_recipe, recipe_space
+        from nasrepro.papers.fbnetv3.grid import role_retrain_seeds
 
         tc = recipe_space(config).train_config(default_recipe(config))
         epochs, spe, evals = _steps(n_train, tc)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 
 from nasrepro.errors import ConfigError
-from nasrepro.papers.spos.design import (
+from nasrepro.papers.spos.experiment import role_spec
+from nasrepro.papers.spos.grid import (
     display_seeds,
     main_seeds,
     role_seeds,
     supernet_seeds,
 )
-from nasrepro.papers.spos.experiment import role_spec
 
 
 def _config(**spos: object) -> dict:
@@ -57,8 +57,8 @@ def test_fbnetv3_retrain_seeds_override_the_profile_seeds() -> None:
     arch-only; issue 12): run i of a role trains with seed i of its list; an index past it is
     a one-line error naming the list."""
     from nasrepro.config import load_config, seeds_of
-    from nasrepro.papers.fbnetv3.design import role_retrain_seeds
     from nasrepro.papers.fbnetv3.experiment import role_spec
+    from nasrepro.papers.fbnetv3.grid import role_retrain_seeds
 
     config = load_config("tiny")
     assert seeds_of(config, "fbnetv3", "retrain_seeds") == config["seeds"]

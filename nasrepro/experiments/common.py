@@ -44,20 +44,23 @@ def check_device(device: str) -> None:
                           f"are visible; use cuda:0..{torch.cuda.device_count() - 1}")
 
 
-#: results/<profile>/<paper>/<first folder>/... -> the rule that writes it (the rest of the
-#: paper's folder is its supernet training); checked against the DAG by the tests
-_PAPER_STAGE_RULES = {
-    "spos": {"retrain": "spos_retrain", "inherit.csv": "spos_inherit"},
-    "darts_snas": {"search": "darts_snas_search", "retrain": "darts_snas_retrain"},
-    "attentivenas": {"prior": "attentivenas_prior", "predictor": "attentivenas_predictor"},
-    "fbnetv3": {"proxy": "fbnetv3_pretrain", "search": "fbnetv3_search",
-                "retrain": "fbnetv3_retrain", "predictor": "fbnetv3_predictor"},
+#: (paper, stage, first part of the cell) -> rule, where it is not ``<paper>_<stage>`` (a study:
+#: ``<paper>_<study name>``); checked against the DAG by the tests
+_RULE_EXCEPTIONS = {
+    ("attentivenas", "search", "short"): "attentivenas_short_eval",
+    ("fbnetv3", "retrain", "autotrain"): "fbnetv3_retrain_display",  # their own seeds
+    ("fbnetv3", "retrain", "search"): "fbnetv3_retrain_display",
 }
 
 
 def producing_rule(config: dict, path: str | Path) -> str | None:
-    """The Snakemake rule that writes ``path`` (a file of ``results/<profile>/``), or None."""
+    """The Snakemake rule that writes ``path`` (a file of ``results/<profile>/``), or None.
+
+    Run directories follow the one grammar ``<paper>/<stage>/<cell>/seed<s>/``
+    (:mod:`nasrepro.paths`): the rule is ``<paper>_<stage>`` (``<paper>_<name>`` for a study).
+    """
     from nasrepro.config import PAPERS, profile_dir
+    from nasrepro.paths import STAGES
 
     try:
         parts = Path(path).resolve().relative_to(profile_dir(config).resolve()).parts
@@ -78,20 +81,12 @@ def producing_rule(config: dict, path: str | Path) -> str | None:
             if name.startswith(f"{paper}_"):
                 return f"{paper}_{head}"
         return None
-    if head not in PAPERS or len(parts) < 2:
+    if head not in PAPERS or len(parts) < 4 or parts[1] not in STAGES:
         return None
-    rule = _PAPER_STAGE_RULES[head].get(parts[1])
-    if rule == "fbnetv3_retrain" and len(parts) > 2 and parts[2] != "swap":
-        return "fbnetv3_retrain_display"  # AutoTrain and arch-only roles (their own seeds)
-    if rule is not None:
-        return rule
-    if head == "spos":
-        return "spos_search" if "search" in parts[2:] else "spos_train_supernet"
-    if head == "attentivenas":
-        if "eval" in parts[2:]:
-            return "attentivenas_search" if parts[1] == "main" else "attentivenas_short_eval"
-        return "attentivenas_train_supernet"
-    return None
+    stage, cell = parts[1], parts[2]
+    if (head, stage, cell) in _RULE_EXCEPTIONS:
+        return _RULE_EXCEPTIONS[(head, stage, cell)]
+    return f"{head}_{cell}" if stage == "study" else f"{head}_{stage}"
 
 
 def require_input(config: dict, path: str | Path) -> Path:

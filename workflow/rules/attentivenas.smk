@@ -33,15 +33,15 @@ rule attentivenas_train_supernet:
     input:
         an_train_inputs,
     output:
-        f"{R_AN}/{{training}}/{{sampler}}/seed{{seed}}/supernet.pt",
-        f"{R_AN}/{{training}}/{{sampler}}/seed{{seed}}/log.csv",
-        f"{R_AN}/{{training}}/{{sampler}}/seed{{seed}}/sampled_macs.csv",
+        f"{an_dir('{training}', '{sampler}', '{seed}')}/supernet.pt",
+        f"{an_dir('{training}', '{sampler}', '{seed}')}/log.csv",
+        f"{an_dir('{training}', '{sampler}', '{seed}')}/sampled_macs.csv",
     wildcard_constraints:
         training="main|short",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
-        out=lambda wc: an_dir(wc.training, wc.sampler, wc.seed),
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/train_supernet/{{training}}_{{sampler}}_{{seed}}.log",
     benchmark:
@@ -63,16 +63,16 @@ rule attentivenas_search:
     Pareto evolutionary search (accuracy vs MACs)."""
     input:
         AN_PRIOR,
-        f"{R_AN}/main/{{sampler}}/seed{{seed}}/supernet.pt",
+        f"{an_dir('main', '{sampler}', '{seed}')}/supernet.pt",
     output:
-        f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/subnets.csv",
-        f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/archs.jsonl",
-        f"{R_AN}/main/{{sampler}}/seed{{seed}}/eval/curve.csv",
+        f"{an_eval_dir('main', '{sampler}', '{seed}')}/subnets.csv",
+        f"{an_eval_dir('main', '{sampler}', '{seed}')}/archs.jsonl",
+        f"{an_eval_dir('main', '{sampler}', '{seed}')}/curve.csv",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
         searcher=methods_of(config, "attentivenas", "searcher")[0],
-        supernet_dir=lambda wc: an_dir("main", wc.sampler, wc.seed),
+        supernet_dir=lambda wc, input: Path(input[-1]).parent,
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/search/{{sampler}}_{{seed}}.log",
@@ -94,13 +94,13 @@ rule attentivenas_short_eval:
     """Evaluate the fixed subnet set on the short supernet (predictor study, short vs long)."""
     input:
         AN_PRIOR,
-        f"{R_AN}/short/{{sampler}}/seed{{seed}}/supernet.pt",
+        f"{an_dir('short', '{sampler}', '{seed}')}/supernet.pt",
     output:
-        f"{R_AN}/short/{{sampler}}/seed{{seed}}/eval/subnets.csv",
+        f"{an_eval_dir('short', '{sampler}', '{seed}')}/subnets.csv",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
-        supernet_dir=lambda wc: an_dir("short", wc.sampler, wc.seed),
+        supernet_dir=lambda wc, input: Path(input[-1]).parent,
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/short_eval/{{sampler}}_{{seed}}.log",

@@ -1,16 +1,25 @@
 # AttentiveNAS DAG helpers (no rules; `snakemake --lint` wants rules and functions in separate
 # files): the grid of supernets (sampler x seed, plus the short run) and their paths.
+from nasrepro.papers.attentivenas.grid import PREDICTOR_DIR as _AN_PREDICTOR_DIR  # noqa: E402
+from nasrepro.papers.attentivenas.grid import PRIOR_DIR as _AN_PRIOR_DIR  # noqa: E402
+from nasrepro.papers.attentivenas.grid import eval_path as _an_eval_path  # noqa: E402
+from nasrepro.papers.attentivenas.grid import supernet_path as _an_supernet_path  # noqa: E402
+
 AN = config["attentivenas"]
-R_AN = f"{P}/attentivenas"
-AN_PRIOR = [f"{R_AN}/prior/prior.json", f"{R_AN}/prior/subnets.json"]
+AN_PRIOR = [f"{P}/{_AN_PRIOR_DIR}/prior.json", f"{P}/{_AN_PRIOR_DIR}/subnets.json"]
 AN_PRED_SAMPLER = AN["predictor"]["sampler"]
 AN_SAMPLERS = methods_of(config, "attentivenas", "sampler")
 AN_SEEDS = seeds_of(config, "attentivenas")  # attentivenas.seeds, else the profile's seeds
 
 
 def an_dir(training, sampler, seed):
-    """results/<profile>/attentivenas/<main|short>/<sampler>/seed<seed>"""
-    return f"{R_AN}/{training}/{sampler}/seed{seed}"
+    """results/<profile>/attentivenas/train_supernet/<main|short>/<sampler>/seed<seed>"""
+    return f"{P}/{_an_supernet_path(training, sampler, seed)}"
+
+
+def an_eval_dir(training, sampler, seed):
+    """results/<profile>/attentivenas/search/<main|short>/<sampler>/seed<seed>"""
+    return f"{P}/{_an_eval_path(training, sampler, seed)}"
 
 
 def an_train_inputs(wc):
@@ -22,17 +31,17 @@ def an_train_inputs(wc):
     return inputs
 
 
-AN_MAIN_EVALS = [f"{an_dir('main', s, seed)}/eval/subnets.csv"
+AN_MAIN_EVALS = [f"{an_eval_dir('main', s, seed)}/subnets.csv"
                  for s in AN_SAMPLERS for seed in AN_SEEDS]
-AN_SEARCHES = [f"{an_dir('main', s, seed)}/eval/archs.jsonl"
+AN_SEARCHES = [f"{an_eval_dir('main', s, seed)}/archs.jsonl"
                for s in AN_SAMPLERS for seed in AN_SEEDS]
 AN_SAMPLED = [f"{an_dir('main', s, seed)}/sampled_macs.csv"
               for s in AN_SAMPLERS for seed in AN_SEEDS]
-AN_SHORT_EVAL = f"{an_dir('short', AN_PRED_SAMPLER, AN_SEEDS[0])}/eval/subnets.csv"
+AN_SHORT_EVAL = f"{an_eval_dir('short', AN_PRED_SAMPLER, AN_SEEDS[0])}/subnets.csv"
 AN_PREDICTOR_INPUTS = [AN_SHORT_EVAL] + [
-    f"{an_dir('main', AN_PRED_SAMPLER, s)}/eval/{f}" for s in AN_SEEDS[:2]
+    f"{an_eval_dir('main', AN_PRED_SAMPLER, s)}/{f}" for s in AN_SEEDS[:2]
     for f in ("subnets.csv", "archs.jsonl")]
-AN_PREDICTOR_JSON = f"{R_AN}/predictor/predictor.json"
+AN_PREDICTOR_JSON = f"{P}/{_AN_PREDICTOR_DIR}/predictor.json"
 AN_TABLES = expand(f"{P}/tables/attentivenas_{{name}}.{{ext}}", name=["pareto", "predictor"],
                    ext=["csv", "md", "tex"])
 AN_DATA = [f"{P}/tables/attentivenas_measurements.csv",

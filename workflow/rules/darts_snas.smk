@@ -13,9 +13,9 @@ rule darts_snas_search:
     input:
         SPLITS,
     output:
-        final=f"{R_DS}/search/{{group}}/seed{{seed}}/final.json",
-        log=f"{R_DS}/search/{{group}}/seed{{seed}}/log.csv",
-        archs=f"{R_DS}/search/{{group}}/seed{{seed}}/archs.jsonl",
+        final=f"{P}/{ds_search_path('{group}', '{seed}')}/final.json",
+        log=f"{P}/{ds_search_path('{group}', '{seed}')}/log.csv",
+        archs=f"{P}/{ds_search_path('{group}', '{seed}')}/archs.jsonl",
     wildcard_constraints:
         group="|".join(DS_SEARCH) if DS_SEARCH else "NONE",
         seed=r"\d+",
@@ -29,7 +29,7 @@ rule darts_snas_search:
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["darts_snas"],
-        out=lambda wc: f"{R_DS}/search/{wc.group}/seed{wc.seed}",
+        out=lambda wc, output: Path(output.final).parent,
     conda:
         "../../environment.yml"
     shell:
@@ -40,23 +40,24 @@ rule darts_snas_search:
 
 rule darts_snas_retrain:
     """Retrain a group's final derived cell (or random cell) from scratch with the evaluation
-    protocol (cutout, drop path, auxiliary head) and the run index's seed."""
+    protocol (cutout, drop path, auxiliary head) and the seed of the search it came from."""
     input:
         unpack(_ds_retrain_input),
     output:
-        f"{R_DS}/retrain/{{group}}/run{{index}}/metrics.json",
+        f"{P}/{ds_retrain_path('{group}', '{seed}')}/metrics.json",
     wildcard_constraints:
         group="|".join(DS_ALL) if DS_ALL else "NONE",
-        index=r"\d+",
+        seed=r"\d+",
     params:
         flag=_ds_search_flag,
+        index=_ds_retrain_index,
         config=JOB_CONFIG,
         config_hash=CFG_HASH["darts_snas"],
-        out=lambda wc: f"{R_DS}/retrain/{wc.group}/run{wc.index}",
+        out=lambda wc, output: Path(output[0]).parent,
     log:
-        f"{LOGS}/darts_snas/retrain/{{group}}_{{index}}.log",
+        f"{LOGS}/darts_snas/retrain/{{group}}_{{seed}}.log",
     benchmark:
-        f"{BENCH}/darts_snas/retrain/{{group}}_{{index}}.tsv"
+        f"{BENCH}/darts_snas/retrain/{{group}}_{{seed}}.tsv"
     threads: THREADS
     resources:
         gpu=GPU,
@@ -65,7 +66,7 @@ rule darts_snas_retrain:
     shell:
         "nasrepro retrain {params.config} --config-hash {params.config_hash}"
         " --paper darts_snas --role {wildcards.group}"
-        " --index {wildcards.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
+        " --index {params.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
 
 
 rule darts_snas_tables:

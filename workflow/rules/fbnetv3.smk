@@ -10,7 +10,7 @@ include: "fbnetv3_dag.smk"
 rule fbnetv3_pretrain:
     """Pretrain the predictor's encoder + proxy head on random archs (free MACs/params labels)."""
     output:
-        f"{R_FB}/proxy/proxy.pt",
+        FB_PROXY,
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["fbnetv3"],
@@ -33,13 +33,13 @@ rule fbnetv3_search:
     evolution (mode joint, arch_only or autotrain)."""
     input:
         splits=SPLITS,
-        proxy=f"{R_FB}/proxy/proxy.pt",
+        proxy=FB_PROXY,
     output:
-        best=f"{R_FB}/search/{{budget}}_{{mode}}/best.json",
-        summary=f"{R_FB}/search/{{budget}}_{{mode}}/summary.json",
-        cands=f"{R_FB}/search/{{budget}}_{{mode}}/candidates.jsonl",
-        early=f"{R_FB}/search/{{budget}}_{{mode}}/early_stop.csv",
-        coarse=f"{R_FB}/search/{{budget}}_{{mode}}/coarse.csv",
+        best=f"{fb_search_dir('{budget}_{mode}')}/best.json",
+        summary=f"{fb_search_dir('{budget}_{mode}')}/summary.json",
+        cands=f"{fb_search_dir('{budget}_{mode}')}/candidates.jsonl",
+        early=f"{fb_search_dir('{budget}_{mode}')}/early_stop.csv",
+        coarse=f"{fb_search_dir('{budget}_{mode}')}/coarse.csv",
     wildcard_constraints:
         budget="A|B",
         mode="joint|arch_only|autotrain",
@@ -67,11 +67,11 @@ rule fbnetv3_search:
 rule fbnetv3_predictor:
     """Predictor ranking quality on held-out measured candidates of the joint searches."""
     input:
-        proxy=f"{R_FB}/proxy/proxy.pt",
-        cands=[f"{R_FB}/search/{s}/candidates.jsonl" for s in ("A_joint", "B_joint")],
+        proxy=FB_PROXY,
+        cands=[f"{fb_search_dir(s)}/candidates.jsonl" for s in ("A_joint", "B_joint")],
     output:
-        runs=f"{R_FB}/predictor/predictor_runs.csv",
-        preds=f"{R_FB}/predictor/predictions.csv",
+        runs=f"{FB_PREDICTOR_DIR}/predictor_runs.csv",
+        preds=f"{FB_PREDICTOR_DIR}/predictions.csv",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["fbnetv3"],
@@ -96,7 +96,7 @@ rule fbnetv3_retrain:
     input:
         unpack(fb_retrain_input),
     output:
-        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in range(len(FB_SWAP_SEEDS))],
+        fb_retrain_outputs(FB_SWAP_SEEDS),
     wildcard_constraints:
         role="|".join(r for r in FB_ROLES if r.startswith("swap/")),
     params:
@@ -121,7 +121,7 @@ rule fbnetv3_retrain:
 
 use rule fbnetv3_retrain as fbnetv3_retrain_display with:
     output:
-        [f"{R_FB}/retrain/{{role}}/run{i}/metrics.json" for i in range(len(FB_DISPLAY_SEEDS))],
+        fb_retrain_outputs(FB_DISPLAY_SEEDS),
     wildcard_constraints:
         role="|".join(r for r in FB_ROLES if not r.startswith("swap/")),
 
@@ -130,8 +130,8 @@ rule fbnetv3_tables:
     """Recipe swap, AutoTrain, predictor, early stopping and search tables + measurements."""
     input:
         FB_METRICS,
-        f"{R_FB}/predictor/predictor_runs.csv",
-        [f"{R_FB}/search/{s}/summary.json" for s in FB_SEARCHES],
+        f"{FB_PREDICTOR_DIR}/predictor_runs.csv",
+        [f"{fb_search_dir(s)}/summary.json" for s in FB_SEARCHES],
     output:
         report(FB_TABLES, category="FBNetV3", caption="../report/fbnetv3_tables.rst"),
         FB_EXTRA_CSV,
@@ -154,9 +154,9 @@ rule fbnetv3_tables:
 rule fbnetv3_figures:
     """Early-stopping correlation, predictor scatter, search progress."""
     input:
-        f"{R_FB}/predictor/predictions.csv",
-        [f"{R_FB}/search/{s}/coarse.csv" for s in FB_SEARCHES],
-        [f"{R_FB}/search/{s}/early_stop.csv" for s in FB_SEARCHES],
+        f"{FB_PREDICTOR_DIR}/predictions.csv",
+        [f"{fb_search_dir(s)}/coarse.csv" for s in FB_SEARCHES],
+        [f"{fb_search_dir(s)}/early_stop.csv" for s in FB_SEARCHES],
     output:
         report(FB_FIGURES, category="FBNetV3", caption="../report/fbnetv3_figures.rst"),
     params:

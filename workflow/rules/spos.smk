@@ -9,7 +9,6 @@ include: "spos_dag.smk"
 wildcard_constraints:
     supernet="block|channel|block_channel",
     seed=r"\d+",
-    index=r"\d+",
     sampler=r"[A-Za-z0-9_\-]+",
     searcher=r"[A-Za-z0-9_\-]+",
 
@@ -19,12 +18,12 @@ rule spos_train_supernet:
     input:
         SPLITS,
     output:
-        f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/supernet.pt",
-        f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/log.csv",
+        f"{spos_supernet_dir('{supernet}', '{sampler}', '{seed}')}/supernet.pt",
+        f"{spos_supernet_dir('{supernet}', '{sampler}', '{seed}')}/log.csv",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["spos"],
-        out=lambda wc: spos_supernet_dir(wc.supernet, wc.sampler, wc.seed),
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/train_supernet/{{supernet}}_{{sampler}}_{{seed}}.log",
     benchmark:
@@ -43,16 +42,16 @@ rule spos_train_supernet:
 rule spos_search:
     """Search a trained supernet (evolution = Algorithm 1, or random) under the MACs limit."""
     input:
-        f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/supernet.pt",
+        f"{spos_supernet_dir('{supernet}', '{sampler}', '{seed}')}/supernet.pt",
     output:
-        best=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/best.json",
-        curve=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/curve.csv",
-        archs=f"{R_SPOS}/{{supernet}}/{{sampler}}/seed{{seed}}/search/{{searcher}}/archs.jsonl",
+        best=f"{spos_search_dir('{supernet}', '{sampler}', '{searcher}', '{seed}')}/best.json",
+        curve=f"{spos_search_dir('{supernet}', '{sampler}', '{searcher}', '{seed}')}/curve.csv",
+        archs=f"{spos_search_dir('{supernet}', '{sampler}', '{searcher}', '{seed}')}/archs.jsonl",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["spos"],
-        supernet_dir=lambda wc: spos_supernet_dir(wc.supernet, wc.sampler, wc.seed),
-        out=lambda wc: f"{spos_supernet_dir(wc.supernet, wc.sampler, wc.seed)}/search/{wc.searcher}",
+        supernet_dir=lambda wc, input: Path(input[0]).parent,
+        out=lambda wc, output: Path(output.best).parent,
     log:
         f"{LOGS}/spos/search/{{supernet}}_{{sampler}}_{{seed}}_{{searcher}}.log",
     benchmark:
@@ -75,18 +74,19 @@ rule spos_retrain:
     input:
         unpack(_spos_retrain_input),
     output:
-        f"{R_SPOS}/retrain/{{role}}/run{{index}}/metrics.json",
+        f"{P}/{retrain_path('{role}', '{seed}')}/metrics.json",
     wildcard_constraints:
         role=r"(fixed|random|search)/[A-Za-z0-9_\-/]+",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["spos"],
-        out=lambda wc: spos_run_dir(wc.role, wc.index),
+        out=lambda wc, output: Path(output[0]).parent,
         flag=_spos_search_flag,
+        index=_spos_retrain_index,
     log:
-        f"{LOGS}/spos/retrain/{{role}}_{{index}}.log",
+        f"{LOGS}/spos/retrain/{{role}}_{{seed}}.log",
     benchmark:
-        f"{BENCH}/spos/retrain/{{role}}_{{index}}.tsv"
+        f"{BENCH}/spos/retrain/{{role}}_{{seed}}.tsv"
     threads: THREADS
     resources:
         gpu=GPU,
@@ -95,7 +95,7 @@ rule spos_retrain:
     shell:
         "nasrepro retrain {params.config} --config-hash {params.config_hash}"
         " --paper spos --role {wildcards.role}"
-        " --index {wildcards.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
+        " --index {params.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_inherit:
@@ -105,7 +105,7 @@ rule spos_inherit:
         block=f"{spos_first_supernet_dir('block')}/supernet.pt",
         block_channel=f"{spos_first_supernet_dir('block_channel')}/supernet.pt",
     output:
-        f"{R_SPOS}/inherit.csv",
+        SPOS_INHERIT,
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["spos"],
@@ -129,7 +129,7 @@ rule spos_tables:
     """SPOS Table 3 (block search) and Table 4 (channel search): MACs, params, top-1 mean ± std."""
     input:
         SPOS_METRICS,
-        f"{R_SPOS}/inherit.csv",
+        SPOS_INHERIT,
     output:
         report(SPOS_TABLES, category="SPOS", caption="../report/spos_tables.rst"),
         SPOS_DATA,
@@ -153,7 +153,7 @@ rule spos_figures:
     """Search curves (evolution vs random) and supernet-inherited vs standalone accuracy."""
     input:
         SPOS_CURVES,
-        f"{R_SPOS}/inherit.csv",
+        SPOS_INHERIT,
     output:
         report(SPOS_FIGURES, category="SPOS", caption="../report/spos_figures.rst"),
     params:

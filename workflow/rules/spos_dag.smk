@@ -1,13 +1,15 @@
 # SPOS DAG helpers (no rules; `snakemake --lint` wants rules and functions in separate files):
 # the grid of supernets, searches and retrain runs of Tables 3/4, and their paths.
 SP = config["spos"]
-R_SPOS = f"{P}/spos"
 MAIN_SAMPLER = SP["main_sampler"]
 MAIN_SEARCHER = SP["main_searcher"]
 SP_SAMPLERS = methods_of(config, "spos", "sampler")
 SP_SEARCHERS = methods_of(config, "spos", "searcher")
 
-from nasrepro.papers.spos.design import role_seeds, supernet_seeds  # noqa: E402
+from nasrepro.papers.spos.grid import INHERIT_CSV, role_seeds, supernet_seeds  # noqa: E402
+from nasrepro.papers.spos.grid import retrain_path, search_path, supernet_path  # noqa: E402
+
+SPOS_INHERIT = f"{P}/{INHERIT_CSV}"
 
 
 def spos_search_roles():
@@ -19,20 +21,20 @@ def spos_search_roles():
 
 
 def spos_runs():
-    """(role, run index) of every retrain run of Tables 3 and 4."""
+    """(role, training seed) of every retrain run of Tables 3 and 4."""
     roles = [f"fixed/{name}" for name in ("all_choice_3", "all_choice_5", "all_choice_7",
                                             "all_choice_x")]
     roles += [f"random/{supernet}" for supernet in ("block", "channel", "block_channel")]
     roles += spos_search_roles()
-    return [(role, i) for role in roles for i in range(len(role_seeds(config, role)))]
-
-
-def spos_run_dir(role, index):
-    return f"{R_SPOS}/retrain/{role}/run{index}"
+    return [(role, s) for role in roles for s in role_seeds(config, role)]
 
 
 def spos_supernet_dir(supernet, sampler, seed):
-    return f"{R_SPOS}/{supernet}/{sampler}/seed{seed}"
+    return f"{P}/{supernet_path(supernet, sampler, seed)}"
+
+
+def spos_search_dir(supernet, sampler, searcher, seed):
+    return f"{P}/{search_path(supernet, sampler, searcher, seed)}"
 
 
 def spos_first_supernet_dir(supernet):
@@ -40,9 +42,9 @@ def spos_first_supernet_dir(supernet):
     return spos_supernet_dir(supernet, MAIN_SAMPLER, supernet_seeds(config, supernet, MAIN_SAMPLER)[0])
 
 
-SPOS_METRICS = [f"{spos_run_dir(r, i)}/metrics.json" for r, i in spos_runs()]
+SPOS_METRICS = [f"{P}/{retrain_path(r, s)}/metrics.json" for r, s in spos_runs()]
 SPOS_CURVES = [
-    f"{spos_supernet_dir('block', s, seed)}/search/{q}/curve.csv"
+    f"{spos_search_dir('block', s, q, seed)}/curve.csv"
     for s in SP_SAMPLERS for q in SP_SEARCHERS for seed in supernet_seeds(config, "block", s)
 ]
 SPOS_TABLES = expand(f"{P}/tables/spos_table{{n}}.{{ext}}", n=[3, 4], ext=["csv", "md", "tex"])
@@ -55,9 +57,13 @@ def _spos_retrain_input(wc):
     inputs = {"splits": SPLITS}
     if wc.role.startswith("search/"):
         _, supernet, sampler, searcher = wc.role.split("/")
-        seed = role_seeds(config, wc.role)[int(wc.index)]
-        inputs["best"] = f"{spos_supernet_dir(supernet, sampler, seed)}/search/{searcher}/best.json"
+        inputs["best"] = f"{spos_search_dir(supernet, sampler, searcher, wc.seed)}/best.json"
     return inputs
+
+
+def _spos_retrain_index(wc):
+    """The run index of a retrain seed (its position in the role's seeds)."""
+    return role_seeds(config, wc.role).index(int(wc.seed))
 
 
 def _spos_search_flag(wc, input):

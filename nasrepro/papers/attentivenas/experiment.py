@@ -48,20 +48,23 @@ from nasrepro.io import (
     write_json,
     write_text,
 )
+from nasrepro.papers.attentivenas.grid import (
+    PRIOR_DIR,
+    TRAININGS,
+    eval_path,
+    supernet_path,
+)
 from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
 
 PAPER = "attentivenas"
 
-#: the two supernet trainings: the main one and the short one of the predictor study
-TRAININGS = ("main", "short")
 
-
-def paper_dir(config: dict) -> Path:
-    """``results/<profile>/attentivenas``."""
+def _results(config: dict) -> Path:
+    """``results/<profile>``."""
     from nasrepro.config import profile_dir
 
-    return profile_dir(config) / "attentivenas"
+    return profile_dir(config)
 
 
 def space_of(config: dict) -> SearchSpace:
@@ -89,13 +92,14 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
 
 
 def supernet_dir(config: dict, training: str, sampler: str, seed: int) -> Path:
-    """``results/<profile>/attentivenas/<training>/<sampler>/seed<seed>``."""
-    return paper_dir(config) / training / sampler / f"seed{seed}"
+    """``results/<profile>/attentivenas/train_supernet/<training>/<sampler>/seed<seed>``."""
+    return _results(config) / supernet_path(training, sampler, seed)
 
 
 def subnets_csv(config: dict, training: str, sampler: str, seed: int) -> Path:
-    """The fixed subnet set's accuracies of one supernet (``<dir>/eval/subnets.csv``)."""
-    return supernet_dir(config, training, sampler, seed) / "eval" / "subnets.csv"
+    """The fixed subnet set's accuracies of one supernet (``search/<training>/<sampler>/
+    seed<s>/subnets.csv``)."""
+    return _results(config) / eval_path(training, sampler, seed) / "subnets.csv"
 
 
 def train_config(config: dict, training: str) -> dict:
@@ -157,7 +161,7 @@ def load_prior(config: dict) -> tuple[Any, dict, list[dict]]:
     """``(MacsHistogram, prior.json dict, subnets.json list)`` of the profile (from step 1)."""
     from nasrepro.spaces.macs_prior import MacsHistogram
 
-    d = paper_dir(config) / "prior"
+    d = _results(config) / PRIOR_DIR
     if not (d / "prior.json").exists():
         raise DataError(f"{d / 'prior.json'} is missing; run `snakemake attentivenas_prior "
                         f"--config profile={config['profile']}` first")

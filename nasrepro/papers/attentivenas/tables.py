@@ -29,6 +29,12 @@ import pandas as pd
 
 from nasrepro.config import methods_of, profile_dir, seeds_of
 from nasrepro.io import atomic_path, read_json, read_jsonl
+from nasrepro.papers.attentivenas.grid import (
+    PREDICTOR_DIR,
+    PRIOR_DIR,
+    eval_path,
+    supernet_path,
+)
 
 LEADERBOARD_COLUMNS = ["paper", "method", "space", "arch_id", "arch", "macs", "params",
                        "acc_mean", "acc_std", "n", "search_cost_h", "run_dirs"]
@@ -46,20 +52,18 @@ def sampler_label(config: dict, sampler: str) -> str:
 
 
 def _run_dir(config: dict, sampler: str, seed: int) -> Path:
-    return profile_dir(config) / "attentivenas" / "main" / sampler / f"seed{seed}"
+    """A main supernet's run dir."""
+    return profile_dir(config) / supernet_path("main", sampler, seed)
 
 
 def _eval_dir(config: dict, training: str, sampler: str, seed: int) -> str:
     """A supernet's eval dir (fixed subnets + Pareto search), relative to ``results/<p>``."""
-    from nasrepro.papers.attentivenas.experiment import subnets_csv
-
-    return str(subnets_csv(config, training, sampler, seed).parent.relative_to(
-        profile_dir(config)))
+    return eval_path(training, sampler, seed)
 
 
 def _points(config: dict, sampler: str, seed: int) -> pd.DataFrame:
     """Every evaluated subnet of one main supernet: ``arch_id, macs, acc, source``."""
-    d = _run_dir(config, sampler, seed) / "eval"
+    d = profile_dir(config) / eval_path("main", sampler, seed)
     rows: dict[str, dict[str, Any]] = {}
     with open(d / "subnets.csv", newline="") as f:
         for r in csv.DictReader(f):
@@ -74,7 +78,7 @@ def _points(config: dict, sampler: str, seed: int) -> pd.DataFrame:
 
 
 def _prior(config: dict) -> dict:
-    return read_json(profile_dir(config) / "attentivenas" / "prior" / "prior.json")
+    return read_json(profile_dir(config) / PRIOR_DIR / "prior.json")
 
 
 def _chance(config: dict) -> float:
@@ -134,7 +138,7 @@ def build_pareto_table(config: dict) -> pd.DataFrame:
 
 
 def _predictor(config: dict) -> dict:
-    return read_json(profile_dir(config) / "attentivenas" / "predictor" / "predictor.json")
+    return read_json(profile_dir(config) / PREDICTOR_DIR / "predictor.json")
 
 
 def build_predictor_table(config: dict) -> pd.DataFrame:
@@ -153,7 +157,7 @@ def build_predictor_table(config: dict) -> pd.DataFrame:
         ("seed vs seed", ss, f"{label} s{'/s'.join(str(s) for s in ss['seeds'])}",
          [_eval_dir(config, "main", sampler, s) for s in ss["seeds"]]),
     ]
-    pdir = "attentivenas/predictor"  # predictor.json, relative to results/<p>
+    pdir = PREDICTOR_DIR  # predictor.json, relative to results/<p>
     rows = []
     for name, d, what, dirs in spec:
         rows.append({"comparison": name, "supernets": what, "tau": d["tau"], "ci_low": d["low"],
@@ -173,7 +177,7 @@ def measurements(config: dict) -> pd.DataFrame:
                 rows.append({"quantity": q, "group": sampler, "seed": seed, "value": v,
                              "run_dir": run})
     res = _predictor(config)
-    pdir = "attentivenas/predictor"
+    pdir = PREDICTOR_DIR
     for q, key in (("predictor_tau", "predictor"), ("short_long_tau", "short_long"),
                    ("seed_seed_tau", "seed_seed")):
         # the tau, its bootstrap CI and its number of subnets (one supernet: no seed spread)

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasrepro.config import profile_dir, seeds_of
+from nasrepro.config import profile_dir
 from nasrepro.io import atomic_path, read_json
+from nasrepro.papers.darts_snas.grid import retrain_path, retrain_seeds, search_path, search_seeds
 
 PAPER = "darts_snas"
 
@@ -65,8 +66,8 @@ def search_runs(config: dict) -> list[dict[str, Any]]:
     for g in _groups(config):
         if g.kind != "relaxation":
             continue
-        for seed in seeds_of(config, PAPER):
-            d = root / PAPER / "search" / g.dirname / f"seed{seed}"
+        for seed in search_seeds(config):
+            d = root / search_path(g.dirname, seed)
             archs = [json.loads(line) for line in (d / "archs.jsonl").read_text().splitlines()
                      if line.strip()]
             prov = d / "provenance.json"
@@ -79,12 +80,13 @@ def search_runs(config: dict) -> list[dict[str, Any]]:
 
 
 def retrain_runs(config: dict) -> list[dict[str, Any]]:
-    """One record per (group, run index): ``group``, ``seed``, ``metrics``, ``run_dir``."""
+    """One record per (group, retrain seed): ``group``, ``seed``, ``index`` (the seed's
+    position in ``darts_snas.retrain_seeds``), ``metrics``, ``run_dir``."""
     root = profile_dir(config)
     out = []
     for g in _groups(config):
-        for i, seed in enumerate(seeds_of(config, PAPER, "retrain_seeds", "seeds")):
-            d = root / PAPER / "retrain" / g.dirname / f"run{i}"
+        for i, seed in enumerate(retrain_seeds(config)):
+            d = root / retrain_path(g.dirname, seed)
             out.append({"group": g.label, "group_obj": g, "seed": seed, "index": i,
                         "metrics": read_json(d / "metrics.json"),
                         "run_dir": str(d.relative_to(root))})
@@ -369,7 +371,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
 
     # Fig 12: final cells (first seed) of each group, and the cell's evolution under the
     # strongest penalty
-    first = [r for r in searches if r["seed"] == seeds_of(config, PAPER)[0]]
+    first = [r for r in searches if r["seed"] == search_seeds(config)[0]]
     lambdas = config[PAPER]["penalty_lambdas"]
     penalized = [r for r in first if r["group_obj"].level is not None]
     strongest = max(penalized, key=lambda r: lambdas[r["group_obj"].level]) if penalized \

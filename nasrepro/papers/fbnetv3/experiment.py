@@ -16,8 +16,8 @@ Steps (CLI subcommands added by :func:`add_commands`):
   predictor with / without proxy pretraining, random forest) and every predictor seed.
 * ``fbnetv3-retrain --role ... [--index i]``: retrain an arch from scratch with a recipe on the
   full train split (``nasrepro.experiments.common.retrain_arch``, the shared loop), seed
-  ``seeds[i]`` into ``<out>/run<i>`` (every seed of the profile when ``--index`` is left out:
-  one job per role keeps the process start-up cost low on CPU profiles). Roles:
+  ``seeds[i]`` into ``<out>/seed<seeds[i]>`` (every seed of the profile when ``--index`` is
+  left out: one job per role keeps the process start-up cost low on CPU profiles). Roles:
   ``swap/A_recipeA`` ... (recipe swap), ``autotrain/default`` and ``autotrain/autotrain``,
   ``search/arch_only``.
 
@@ -52,7 +52,8 @@ from nasrepro.io import (
     write_json,
     write_jsonl,
 )
-from nasrepro.papers.fbnetv3.design import role_retrain_seeds, role_seeds_key
+from nasrepro.papers.fbnetv3.grid import role_retrain_seeds, role_seeds_key
+from nasrepro.paths import seed_dirname
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
@@ -507,11 +508,12 @@ def retrain(config: dict, role: str, index: int, arch_from: str | None, recipe_f
 
 def retrain_runs(config: dict, role: str, index: int | None, arch_from: str | None,
                  recipe_from: str | None, out_dir: str | Path) -> list[dict]:
-    """:func:`retrain` of run ``index`` (or every seed's run) into ``out_dir/run<i>``."""
-    n = len(role_retrain_seeds(config, role))
-    indices = range(n) if index is None else [index]
-    return [retrain(config, role, i, arch_from, recipe_from, Path(out_dir) / f"run{i}")
-            for i in indices]
+    """:func:`retrain` of run ``index`` (or every seed's run) into ``out_dir/seed<s>`` (``s``:
+    the run's training seed)."""
+    seeds = role_retrain_seeds(config, role)
+    indices = range(len(seeds)) if index is None else [index]
+    return [retrain(config, role, i, arch_from, recipe_from,
+                    Path(out_dir) / seed_dirname(seeds[i])) for i in indices]
 
 
 # --- CLI ------------------------------------------------------------------------------------
@@ -549,6 +551,6 @@ def add_commands(sub: Any, with_config: Any, setup: Any) -> None:
                    "AutoTrain's fixed arch)")
     p.add_argument("--recipe-from", default=None, help="best.json giving the recipe (default: "
                    "the default recipe)")
-    p.add_argument("--out", required=True, help="role folder; runs go to <out>/run<index>")
+    p.add_argument("--out", required=True, help="role folder; runs go to <out>/seed<s>")
     p.set_defaults(func=lambda a: retrain_runs(_cfg(a), a.role, a.index, a.arch_from,
                                                a.recipe_from, a.out))

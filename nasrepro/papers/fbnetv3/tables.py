@@ -29,7 +29,13 @@ import pandas as pd
 
 from nasrepro.config import methods_of, profile_dir
 from nasrepro.io import atomic_path, read_json
-from nasrepro.papers.fbnetv3.design import role_retrain_seeds
+from nasrepro.papers.fbnetv3.grid import (
+    PREDICTOR_DIR,
+    PRETRAIN_DIR,
+    retrain_path,
+    role_retrain_seeds,
+    search_path,
+)
 
 #: the searches of the DAG: (budget, mode)
 SEARCHES = (("A", "joint"), ("B", "joint"), ("A", "arch_only"), ("A", "autotrain"))
@@ -45,18 +51,15 @@ ROLES = {
 }
 
 
-def root(config: dict) -> Path:
-    """``results/<profile>/fbnetv3``."""
-    return profile_dir(config) / "fbnetv3"
-
-
 def search_dir(config: dict, budget: str, mode: str) -> Path:
-    return root(config) / "search" / f"{budget}_{mode}"
+    """The run dir of the search of ``budget`` and ``mode`` (at ``fbnetv3.search_seed``)."""
+    return profile_dir(config) / search_path(budget, mode, config["fbnetv3"]["search_seed"])
 
 
 def run_dirs(config: dict, role: str) -> list[Path]:
-    n = len(role_retrain_seeds(config, role))
-    return [root(config) / "retrain" / role / f"run{i}" for i in range(n)]
+    """The retrain run dirs of ``role``, in run-index order."""
+    return [profile_dir(config) / retrain_path(role, s)
+            for s in role_retrain_seeds(config, role)]
 
 
 def _metrics(config: dict, role: str) -> list[dict]:
@@ -129,7 +132,7 @@ def predictor_table(config: dict) -> pd.DataFrame:
     dir."""
     from nasrepro.reporting.tables import fmt_mean_std, mean_std
 
-    pdir = root(config) / "predictor"
+    pdir = profile_dir(config) / PREDICTOR_DIR
     runs = pd.read_csv(pdir / "predictor_runs.csv")
     rows = []
     for method in methods_of(config, "fbnetv3", "predictor"):
@@ -204,14 +207,14 @@ def _stratified_predictor_taus(config: dict) -> list[dict]:
     from nasrepro.io import read_jsonl
     from nasrepro.metrics.ranking import kendall_tau
 
-    pdir = root(config) / "predictor"
+    pdir = profile_dir(config) / PREDICTOR_DIR
     prov = pdir / "provenance.json"
     # the study concatenates the candidates of its search dirs in order (provenance)
-    names = [Path(d).name for d in read_json(prov).get("search_dirs", [])] \
+    names = [Path(d).parent.name for d in read_json(prov).get("search_dirs", [])] \
         if prov.exists() else []
     budget_of: list[str] = []
     for name in names or ["A_joint", "B_joint"]:
-        cands = root(config) / "search" / name / "candidates.jsonl"
+        cands = search_dir(config, *name.split("_", 1)) / "candidates.jsonl"
         budget_of += [name.split("_")[0]] * len(read_jsonl(cands))
     preds = pd.read_csv(pdir / "predictions.csv")
     runs = pd.read_csv(pdir / "predictor_runs.csv")
@@ -278,7 +281,7 @@ def measurements(config: dict) -> pd.DataFrame:
         m = read_json(d / "metrics.json")
         rows.append({"quantity": "search_acc", "group": "joint", "seed": m["seed"],
                      "value": m["test_acc"], "run_dir": _rel(config, d), "unit": unit})
-    pdir = root(config) / "predictor"
+    pdir = profile_dir(config) / PREDICTOR_DIR
     runs = pd.read_csv(pdir / "predictor_runs.csv")
     for r in runs.itertuples(index=False):
         rows.append({"quantity": "predictor_tau", "group": r.method, "seed": int(r.seed),
@@ -304,7 +307,7 @@ def leaderboard(config: dict) -> pd.DataFrame:
     """One row per trained (arch, recipe) role."""
     from nasrepro.reporting.tables import mean_std
 
-    proxy = root(config) / "proxy"
+    proxy = profile_dir(config) / PRETRAIN_DIR
     cost = {
         "swap/A_recipeA": [search_dir(config, "A", "joint"), proxy],
         "swap/B_recipeB": [search_dir(config, "B", "joint"), proxy],
@@ -387,7 +390,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     save_figure(fig, out / "fbnetv3_early_stopping")
     plt.close(fig)
 
-    preds = pd.read_csv(root(config) / "predictor" / "predictions.csv")
+    preds = pd.read_csv(profile_dir(config) / PREDICTOR_DIR / "predictions.csv")
     methods = methods_of(config, "fbnetv3", "predictor")
     seed0 = config["fbnetv3"]["predictor_seeds"][0]
     fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 3.8), squeeze=False)

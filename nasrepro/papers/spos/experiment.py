@@ -24,7 +24,7 @@ from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import atomic_path, read_json, write_text
-from nasrepro.papers.spos.design import role_seeds, role_seeds_key
+from nasrepro.papers.spos.grid import role_seeds, role_seeds_key
 from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs

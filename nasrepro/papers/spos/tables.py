@@ -16,7 +16,15 @@ import pandas as pd
 
 from nasrepro.config import methods_of, profile_dir
 from nasrepro.io import read_json
-from nasrepro.papers.spos.design import role_seeds, supernet_seeds
+from nasrepro.papers.spos.grid import (
+    INHERIT_CSV,
+    retrain_path,
+    retrain_paths,
+    role_seeds,
+    search_path,
+    supernet_path,
+    supernet_seeds,
+)
 from nasrepro.reporting.tables import write_csv
 
 #: published ImageNet numbers: (MACs in M or None, top-1 %), Tables 3 and 4 of the paper
@@ -66,8 +74,7 @@ def table_roles(config: dict) -> dict[int, list[tuple[str, str]]]:
 
 def _run_dirs(config: dict, role: str) -> list[Path]:
     """Retrain run directories of a role, relative to ``results/<profile>``."""
-    base = Path("spos") / "retrain" / role
-    return [base / f"run{i}" for i in range(len(role_seeds(config, role)))]
+    return [Path(p) for p in retrain_paths(config, role)]
 
 
 def _runs(config: dict, role: str) -> list[dict]:
@@ -112,7 +119,8 @@ def build_measurements(config: dict) -> pd.DataFrame:
 
     ``retrain_test_acc`` and ``retrain_macs`` per retrain run (group = role, seed = its
     training seed; S1-S3 and their cost match); ``inherit_supernet_acc`` /
-    ``inherit_standalone_acc`` per retrain run of inherit.csv (group = role, seed = run index);
+    ``inherit_standalone_acc`` per retrain run of inherit.csv (group = role, seed = run index,
+    i.e. the position of the run's training seed in the role's seeds);
     for claim S4, one unit per *distinct* arch (``unit`` = arch_id, group = the supernet that
     scored it): ``arch_supernet_acc`` once, ``arch_standalone_acc`` once per distinct retrain
     seed (the same arch retrained with the same seed in two roles is one training, kept once).
@@ -127,11 +135,11 @@ def build_measurements(config: dict) -> pd.DataFrame:
             for q, v in (("retrain_test_acc", m["test_acc"]), ("retrain_macs", m["macs"])):
                 rows.append({"quantity": q, "group": role, "seed": int(m["seed"]),
                              "value": float(v), "run_dir": str(d)})
-    inherit = root / "spos" / "inherit.csv"
+    inherit = root / INHERIT_CSV
     if inherit.exists():
         seen: set[tuple[str, str, int]] = set()
         for r in pd.read_csv(inherit).itertuples(index=False):
-            run_dir = str(Path("spos") / "retrain" / r.role / f"run{r.index}")
+            run_dir = retrain_path(r.role, role_seeds(config, r.role)[int(r.index)])
             for quantity, value in (("inherit_supernet_acc", r.supernet_val_acc),
                                     ("inherit_standalone_acc", r.standalone_test_acc)):
                 rows.append({"quantity": quantity, "group": r.role, "seed": int(r.index),
@@ -177,8 +185,8 @@ def build_leaderboard(config: dict) -> pd.DataFrame:
             m0 = runs[0][1]
             seeds = [m["seed"] for _, m in runs]
             cost_h = sum(
-                _wall_h(root / "spos" / supernet / sampler / f"seed{seed}")
-                + _wall_h(root / "spos" / supernet / sampler / f"seed{seed}" / "search" / searcher)
+                _wall_h(root / supernet_path(supernet, sampler, seed))
+                + _wall_h(root / search_path(supernet, sampler, searcher, seed))
                 for seed in seeds
             ) / len(seeds)
             mean, std, n = mean_std(m["test_acc"] for _, m in runs)
@@ -225,14 +233,14 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     )
 
     sp = config["spos"]
-    base = profile_dir(config) / "spos" / "block"
+    root = profile_dir(config)
     curves: dict[str, list[list[tuple[float, float]]]] = {}
     for sampler in methods_of(config, "spos", "sampler"):
         for searcher in methods_of(config, "spos", "searcher"):
             label = searcher if sampler == sp["main_sampler"] else f"{searcher} ({sampler})"
             per_seed = []
             for seed in supernet_seeds(config, "block", sampler):
-                df = pd.read_csv(base / sampler / f"seed{seed}" / "search" / searcher / "curve.csv")
+                df = pd.read_csv(root / search_path("block", sampler, searcher, seed) / "curve.csv")
                 per_seed.append(list(zip(df["n_evaluated"], df["best_fitness"], strict=True)))
             curves[label] = per_seed
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -244,7 +252,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     save_figure(fig, Path(out_dir) / "spos_search_curve")
     plt.close(fig)
 
-    inh = pd.read_csv(profile_dir(config) / "spos" / "inherit.csv")
+    inh = pd.read_csv(root / INHERIT_CSV)
     tau = kendall_tau_ci(inh["supernet_val_acc"].to_numpy(), inh["standalone_test_acc"].to_numpy(),
                          seed=0)
     fig, ax = plt.subplots(figsize=(5, 4))

@@ -1,6 +1,7 @@
-"""Which runs SPOS Tables 3/4 are made of (SPOS Sec. 4, Tables 3 and 4; issue 12): the seeds of
-each supernet, search and retrain role. Torch-free, so the workflow's DAG helpers, the
-experiments and the reporting read one definition.
+"""The SPOS grid (SPOS Sec. 4, Tables 3 and 4; issues 12 and 14): the seeds of each supernet,
+search and retrain role, and their run directories (the one path grammar of
+:mod:`nasrepro.paths`). Torch-free, so the workflow's DAG helpers, the experiments and the
+reporting read one definition.
 
 The *main* seeds (``spos.seeds``, else the profile's ``seeds``) replicate the block supernet
 with the main sampler, its searches and their retrains: the arms of claims S1/S2. The
@@ -12,6 +13,7 @@ scale can decide on: the tables keep all rows of the papers, each with its n.
 from __future__ import annotations
 
 from nasrepro.errors import ConfigError
+from nasrepro.paths import run_path
 
 
 def main_seeds(config: dict) -> list[int]:
@@ -59,3 +61,31 @@ def role_seeds_key(config: dict, role: str) -> str:
     if sp.get("display_seeds"):
         return "seed(s) of spos.display_seeds"
     return "seed(s) of spos.seeds" if sp.get("seeds") else "seed(s) of the profile's seeds"
+
+
+# --- paths (the one grammar of nasrepro.paths) ------------------------------------------------
+PAPER = "spos"
+#: the inherit step's table (claim S4): every retrained arch scored on the first supernets
+INHERIT_CSV = f"{run_path(PAPER, 'study', 'inherit')}/inherit.csv"
+
+
+def supernet_path(supernet: str, sampler: str, seed: int | str) -> str:
+    """``spos/train_supernet/<supernet>/<sampler>/seed<s>``."""
+    return run_path(PAPER, "train_supernet", f"{supernet}/{sampler}", seed)
+
+
+def search_path(supernet: str, sampler: str, searcher: str, seed: int | str) -> str:
+    """``spos/search/<supernet>/<sampler>/<searcher>/seed<s>`` (the supernet's seed)."""
+    return run_path(PAPER, "search", f"{supernet}/{sampler}/{searcher}", seed)
+
+
+def retrain_path(role: str, seed: int | str) -> str:
+    """``spos/retrain/<role>/seed<s>``: the run of ``role`` at training seed ``s`` (a search
+    role: the seed of the supernet and search that found the arch; a random role: the
+    arch's draw)."""
+    return run_path(PAPER, "retrain", role, seed)
+
+
+def retrain_paths(config: dict, role: str) -> list[str]:
+    """Every retrain run of ``role``, in run-index order."""
+    return [retrain_path(role, s) for s in role_seeds(config, role)]

@@ -1,0 +1,45 @@
+"""The FBNetV3 grid (FBNetV3 Sec. 4.2-4.3, the recipe swap and the AutoTrain comparison; issues
+12 and 14): which seeds each retrain role runs, and where every step writes (the one path
+grammar of :mod:`nasrepro.paths`). Torch-free, so the workflow's DAG helpers, the experiment
+and the tables read one definition.
+
+* study ``fbnetv3/study/pretrain/``: the predictor's proxy pretraining;
+* search ``fbnetv3/search/<budget>_<mode>/seed<s>/`` (``fbnetv3.search_seed``);
+* study ``fbnetv3/study/predictor/``: the predictor's ranking quality;
+* retrain ``fbnetv3/retrain/<role>/seed<s>/`` (one job per role writes all its seeds).
+
+``fbnetv3.retrain_seeds`` (else the profile's ``seeds``) replicate the recipe-swap roles
+(``swap/...``: claim F1, the cheapest decidable replicates); ``fbnetv3.display_retrain_seeds``
+(else ``retrain_seeds``) run the AutoTrain and arch-only roles (claims F2 and F5, which no
+affordable n decides at the default scale): the tables keep every row, each with its n.
+"""
+
+from __future__ import annotations
+
+from nasrepro.config import seeds_of
+from nasrepro.paths import run_path
+
+PAPER = "fbnetv3"
+PRETRAIN_DIR = run_path(PAPER, "study", "pretrain")
+PREDICTOR_DIR = run_path(PAPER, "study", "predictor")
+
+
+def search_path(budget: str, mode: str, seed: int | str) -> str:
+    return run_path(PAPER, "search", f"{budget}_{mode}", seed)
+
+
+def retrain_path(role: str, seed: int | str) -> str:
+    return run_path(PAPER, "retrain", role, seed)
+
+
+def role_retrain_seeds(config: dict, role: str) -> list[int]:
+    """Training seeds of the retrain runs of ``role`` (run i uses seed i)."""
+    if role.startswith("swap/"):
+        return seeds_of(config, "fbnetv3", "retrain_seeds")
+    return seeds_of(config, "fbnetv3", "display_retrain_seeds", "retrain_seeds")
+
+
+def role_seeds_key(role: str) -> str:
+    """Where :func:`role_retrain_seeds` of ``role`` come from, for messages."""
+    return ("fbnetv3.retrain_seeds" if role.startswith("swap/")
+            else "fbnetv3.display_retrain_seeds (else fbnetv3.retrain_seeds)")
