@@ -55,13 +55,14 @@ def test_figures_and_run_files(an_results: Path) -> None:
     for name in ("pareto", "predictor", "sampling"):
         for ext in ("pdf", "png"):
             assert (an_results / "figures" / f"attentivenas_{name}.{ext}").stat().st_size > 0
-    run = an_results / "attentivenas" / "main" / "bestup" / "seed0"
+    run = an_results / "attentivenas" / "train_supernet" / "main" / "bestup" / "seed0"
     sampled = pd.read_csv(run / "sampled_macs.csv")
     # 2 epochs x 8 steps x 1 middle subnet, each inside the space's MACs range
     assert len(sampled) == 16
-    prior = read_json(an_results / "attentivenas" / "prior" / "prior.json")
+    prior = read_json(an_results / "attentivenas" / "study" / "prior" / "prior.json")
     assert sampled["macs"].between(prior["macs_min"], prior["macs_max"]).all()
-    subnets = pd.read_csv(run / "eval" / "subnets.csv")
+    evals = an_results / "attentivenas" / "search" / "main" / "bestup" / "seed0"
+    subnets = pd.read_csv(evals / "subnets.csv")
     assert list(subnets["name"][:2]) == ["min", "max"] and len(subnets) == 18
     prov = read_json(run / "provenance.json")
     assert prov["seed"] == 0 and prov["sampler"] == "bestup"

@@ -40,19 +40,20 @@ def test_rules_and_claims_add_up(tmp_path: Path) -> None:
                        "claims": 1.0}
     assert set(rules.loc[rules["rule"] == "claims", "paper"]) == {"shared"}
 
-    sup, search = "spos/block/uniform/seed0", "spos/block/uniform/seed0/search/evolution"
+    sup, search = ("spos/train_supernet/block/uniform/seed0",
+                   "spos/search/block/uniform/evolution/seed0")
     _run(results, sup, 90.0, "nasrepro train-supernet --out " + str(results / sup))
     _run(results, search, 15.0,
          f"nasrepro search --supernet-dir {results / sup} --out {results / search}")
     for i, wall in enumerate((4.0, 6.0)):
-        _run(results, f"spos/retrain/r/run{i}", wall,
+        _run(results, f"spos/retrain/r/seed{i}", wall,
              f"nasrepro retrain --search-best {results / search}/best.json")
-    _run(results, "spos/retrain/fixed/run0", 3.0, "nasrepro retrain")
+    _run(results, "spos/retrain/fixed/seed0", 3.0, "nasrepro retrain")
     (results / "tables").mkdir()
     pd.DataFrame([
         {"id": "S1", "verdict": "reproduced", "n": 2,
-         "run_dirs": "spos/retrain/r/run0;spos/retrain/r/run1"},
-        {"id": "S2", "verdict": "underpowered", "n": 1, "run_dirs": "spos/retrain/fixed/run0"},
+         "run_dirs": "spos/retrain/r/seed0;spos/retrain/r/seed1"},
+        {"id": "S2", "verdict": "underpowered", "n": 1, "run_dirs": "spos/retrain/fixed/seed0"},
         {"id": "S3", "verdict": "not run", "n": 0, "run_dirs": float("nan")},
     ]).to_csv(results / "tables" / "claims.csv", index=False)
     per_claim = js.claim_seconds(results).set_index("id")

@@ -39,7 +39,7 @@ def _rows(quantity: str, group: str, values: list[float], seeds: list[int] | Non
           unit: str | None = None) -> list[dict]:
     seeds = seeds if seeds is not None else list(range(len(values)))
     return [{"quantity": quantity, "group": group, "seed": s, "value": v,
-             "run_dir": f"{group}/run{s}", **({"unit": unit} if unit else {})}
+             "run_dir": f"{group}/seed{s}", **({"unit": unit} if unit else {})}
             for s, v in zip(seeds, values, strict=True)]
 
 
@@ -68,7 +68,7 @@ def test_effect_clearly_present_is_reproduced() -> None:
     assert out.verdict == REPRODUCED
     assert out.effect == pytest.approx(2.0, abs=1e-9) and out.n == 8
     assert out.ci_low > 0 and out.p_value < ALPHA and out.p_sesoi > 0.5
-    assert out.mde < 0.5 and out.seeds_needed <= 8 and "a/run0" in out.run_dirs
+    assert out.mde < 0.5 and out.seeds_needed <= 8 and "a/seed0" in out.run_dirs
 
 
 def test_effect_clearly_absent_is_not_reproduced() -> None:

@@ -41,7 +41,10 @@ def test_spos_s4_has_one_unit_per_distinct_arch(tmp_path: Path) -> None:
             inherit.append({"role": role, "index": i, "arch_id": arch, "supernet": kind,
                             "supernet_val_acc": 50 + quality, "standalone_test_acc": acc})
         del r_i
-    pd.DataFrame(inherit).to_csv(root / "spos" / "inherit.csv", index=False)
+    from nasrepro.papers.spos.grid import INHERIT_CSV
+
+    (root / INHERIT_CSV).parent.mkdir(parents=True)
+    pd.DataFrame(inherit).to_csv(root / INHERIT_CSV, index=False)
     m = build_measurements(config)
     assert {"retrain_macs", "arch_supernet_acc", "arch_standalone_acc"} <= set(m["quantity"])
     sup = m[m["quantity"] == "arch_supernet_acc"]
@@ -77,10 +80,10 @@ def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Pat
         for i, d in enumerate(fb.run_dirs(config, role)):
             _write(d / "metrics.json", {"seed": config["seeds"][i], "macs": 1e6,
                                         "test_acc": 70 + rng.normal(0, .5)})
-    pdir = fb.root(config) / "predictor"
+    pdir = profile_dir(config) / fb.PREDICTOR_DIR
     pdir.mkdir(parents=True)
-    _write(pdir / "provenance.json", {"search_dirs": ["results/tiny/fbnetv3/search/A_joint",
-                                                     "results/tiny/fbnetv3/search/B_joint"]})
+    _write(pdir / "provenance.json", {"search_dirs": [str(fb.search_dir(config, "A", "joint")),
+                                                     str(fb.search_dir(config, "B", "joint"))]})
     runs, preds = [], []
     for seed in (0, 1, 2):
         test = [0, 3, 6, 11, 14, 19]  # candidates of A (0..10) and of B (11..21)

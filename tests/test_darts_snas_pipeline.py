@@ -95,11 +95,11 @@ def test_paper_copy(tiny_dag: tuple[Path, Path]) -> None:
 
 
 def test_retrain_runs(results: Path) -> None:
-    run = results / "darts_snas" / "retrain" / "random-cell" / "run1"
+    run = results / "darts_snas" / "retrain" / "random-cell" / "seed1"
     m = read_json(run / "metrics.json")
     assert m["seed"] == 1 and m["space"] == "darts/tiny"
     assert all(len(m["arch"][k]) == 8 for k in ("normal", "reduce"))
-    searched = read_json(results / "darts_snas" / "retrain" / "darts-1st" / "run0" / "arch.json")
+    searched = read_json(results / "darts_snas" / "retrain" / "darts-1st" / "seed0" / "arch.json")
     final = read_json(results / "darts_snas" / "search" / "darts-1st" / "seed0" / "final.json")
     assert searched["arch"] == final["arch"]
 

@@ -78,8 +78,8 @@ def test_threads_are_read_before_torch_from_the_command_line(tmp_path: Path) -> 
 
 #: a few cheap jobs of the tiny DAG: the splits, an SPOS supernet (training), a search on it
 #: (BN recalibration + evaluation) and the AttentiveNAS prior (numpy)
-CORES_TARGETS = ("spos/block/uniform/seed0/search/toy-search/best.json",
-                 "attentivenas/prior/prior.json")
+CORES_TARGETS = ("spos/search/block/uniform/toy-search/seed0/best.json",
+                 "attentivenas/study/prior/prior.json")
 
 
 def test_cores_1_gives_the_files_of_the_parallel_session_dag(tiny_dag: tuple[Path, Path],

@@ -191,7 +191,7 @@ def test_a_job_with_ranks_2_runs_under_torchrun_and_rank_0_writes(
                    "--supernet", "block", "--sampler", "uniform", "--seed", "0",
                    "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    one_rank = results / "spos" / "block" / "uniform" / "seed0"
+    one_rank = results / "spos" / "train_supernet" / "block" / "uniform" / "seed0"
     files = sorted(p.name for p in out.iterdir())
     assert files == sorted(p.name for p in one_rank.iterdir() if p.is_file()), files
     assert read_json(out / "provenance.json")["ranks"] == 2

@@ -70,15 +70,15 @@ def test_measurements_and_leaderboard(fb_results: Path) -> None:
 def test_searched_archs_respect_budgets_and_runs_have_provenance(fb_results: Path) -> None:
     root = fb_results / "fbnetv3"
     for name in ("A_joint", "B_joint", "A_arch_only", "A_autotrain"):
-        best = read_json(root / "search" / name / "best.json")
+        best = read_json(root / "search" / name / "seed0" / "best.json")
         assert best["macs"] <= best["macs_limit"]
-        assert (root / "search" / name / "provenance.json").exists()
-    a = read_json(root / "search" / "A_joint" / "best.json")
-    b = read_json(root / "search" / "B_joint" / "best.json")
+        assert (root / "search" / name / "seed0" / "provenance.json").exists()
+    a = read_json(root / "search" / "A_joint" / "seed0" / "best.json")
+    b = read_json(root / "search" / "B_joint" / "seed0" / "best.json")
     assert a["macs_limit"] < b["macs_limit"]
-    swap = read_json(root / "retrain" / "swap" / "A_recipeB" / "run0" / "metrics.json")
+    swap = read_json(root / "retrain" / "swap" / "A_recipeB" / "seed0" / "metrics.json")
     assert swap["arch"] == a["arch"] and swap["recipe"] == b["recipe"]
-    assert (root / "retrain" / "swap" / "A_recipeB" / "run0" / "provenance.json").exists()
+    assert (root / "retrain" / "swap" / "A_recipeB" / "seed0" / "provenance.json").exists()
 
 
 def test_figures_exist(fb_results: Path) -> None:

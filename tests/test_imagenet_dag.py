@@ -22,9 +22,9 @@ import yaml
 from tests.conftest import REPO
 from tests.imagenet_folder import tiny_imagenet_overlay, wnids, write_folder
 
-TARGETS = ("spos/retrain/search/block/uniform/evolution/run0/metrics.json",
-           "attentivenas/main/bestup/seed0/eval/subnets.csv",
-           "fbnetv3/retrain/swap/A_recipeA/run0/metrics.json")
+TARGETS = ("spos/retrain/search/block/uniform/evolution/seed0/metrics.json",
+           "attentivenas/search/main/bestup/seed0/subnets.csv",
+           "fbnetv3/retrain/swap/A_recipeA/seed0/metrics.json")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_every_data_reading_job_runs_on_the_folder(imagenet_run: Path) -> None:
 
 
 def test_runs_record_the_folder_and_the_streaming_settings(imagenet_run: Path) -> None:
-    supernet = imagenet_run / "spos" / "block" / "uniform" / "seed0"
+    supernet = imagenet_run / "spos" / "train_supernet" / "block" / "uniform" / "seed0"
     prov = json.loads((supernet / "provenance.json").read_text())
     data_prov = json.loads((imagenet_run / "data" / "imagenet" / "provenance.json").read_text())
     assert prov["dataset_checksum"] == data_prov["dataset_checksum"]

@@ -312,11 +312,13 @@ def test_retrain_index_past_the_seeds(tmp_path: Path, tiny_config: Path, index: 
 
 def test_search_without_its_supernet(tmp_path: Path, tiny_config: Path) -> None:
     """Item 12: names the missing supernet and the rule that makes it."""
-    sdir = tiny_config.parent / "results" / "tiny" / "spos" / "block" / "uniform" / "seed0"
+    results = tiny_config.parent / "results" / "tiny" / "spos"
+    sdir = results / "train_supernet" / "block" / "uniform" / "seed0"
     msg = one_line_error(run_cli("search", "--config-file", str(tiny_config), "--paper", "spos",
                                  "--supernet", "block", "--supernet-dir", str(sdir),
                                  "--searcher", "evolution", "--seed", "0",
-                                 "--out", str(sdir / "search" / "evolution")))
+                                 "--out", str(results / "search" / "block" / "uniform" /
+                                              "evolution" / "seed0")))
     assert f"{sdir}/supernet.pt" in msg and "rule spos_train_supernet" in msg
 
 

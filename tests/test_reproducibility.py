@@ -65,7 +65,7 @@ def test_killed_training_job_resumes_to_the_same_result(tiny_dag: tuple[Path, Pa
     """SIGKILL the supernet-training job after its first checkpoint, rerun the DAG: it resumes
     and ends bit-identical to the uninterrupted run of the session's tiny DAG."""
     reference, _ = tiny_dag
-    rel = Path("spos") / "block" / "uniform" / "seed0"
+    rel = Path("spos") / "train_supernet" / "block" / "uniform" / "seed0"
     for attempt in range(3):
         results = tmp_path / f"try{attempt}" / "results"
         run_dir = results / "tiny" / rel
@@ -141,7 +141,7 @@ def test_killed_fbnetv3_search_resumes_from_its_finished_candidates(
     reference, _ = tiny_dag
     config = load_config("tiny", {"results_dir": str(reference.parent), "progress": False})
     set_threads(config)
-    proxy = reference / "fbnetv3" / "proxy" / "proxy.pt"
+    proxy = reference / "fbnetv3" / "study" / "pretrain" / "proxy.pt"
     out = tmp_path / "A_joint"
     real, calls = fb.train_candidate, []
 
@@ -159,7 +159,7 @@ def test_killed_fbnetv3_search_resumes_from_its_finished_candidates(
     monkeypatch.setattr(fb, "train_candidate",
                         lambda *a, **k: resumed.append(k["run_dir"].name) or real(*a, **k))
     fb.run_search(config, "A", "joint", proxy, int(config["fbnetv3"]["search_seed"]), out)
-    ref = reference / "fbnetv3" / "search" / "A_joint"
+    ref = reference / "fbnetv3" / "search" / "A_joint" / "seed0"
     for name in ("best.json", "candidates.jsonl", "coarse.csv", "early_stop.csv"):
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
     assert resumed and not set(calls) & set(resumed)  # the 3 finished ones were not retrained
@@ -179,6 +179,7 @@ def test_fbnetv3_search_discards_curves_kept_with_other_settings(
     reference, _ = tiny_dag
     config = load_config("tiny", {"results_dir": str(reference.parent), "progress": False})
     set_threads(config)
+    proxy = reference / "fbnetv3" / "study" / "pretrain" / "proxy.pt"
     work = tmp_path / "A_joint" / fb.CANDIDATE_WORK
     write_json(work / "identity.json", {"settings": "made-with-other-settings"})
     write_json(work / "stale-candidate.json", [99.0, 99.0])
@@ -188,7 +189,7 @@ def test_fbnetv3_search_discards_curves_kept_with_other_settings(
 
     monkeypatch.setattr(fb, "train_candidate", die)
     with pytest.raises(KeyboardInterrupt):
-        fb.run_search(config, "A", "joint", reference / "fbnetv3" / "proxy" / "proxy.pt",
-                      int(config["fbnetv3"]["search_seed"]), tmp_path / "A_joint")
+        fb.run_search(config, "A", "joint", proxy, int(config["fbnetv3"]["search_seed"]),
+                      tmp_path / "A_joint")
     assert not (work / "stale-candidate.json").exists()
     assert read_json(work / "identity.json")["settings"] != "made-with-other-settings"

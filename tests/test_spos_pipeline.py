@@ -56,7 +56,7 @@ def test_all_choice_macs_differ_and_searched_archs_respect_limit(spos_results: P
     assert macs[0] < macs[1] < macs[2]  # larger kernels cost more
     limit = macs_limit(load_config("tiny"))
     for role in ("search/block/uniform/evolution", "random/block"):
-        for run in (spos_results / "spos" / "retrain" / role).glob("run*"):
+        for run in (spos_results / "spos" / "retrain" / role).glob("seed*"):
             assert read_json(run / "metrics.json")["macs"] <= limit
 
 
@@ -69,14 +69,14 @@ def test_figures_exist(spos_results: Path) -> None:
 
 
 def test_runs_record_provenance(spos_results: Path) -> None:
-    run = spos_results / "spos" / "retrain" / "fixed" / "all_choice_3" / "run0"
+    run = spos_results / "spos" / "retrain" / "fixed" / "all_choice_3" / "seed0"
     assert (run / "config.resolved.yaml").exists()
     prov = (run / "provenance.json").read_text()
     for key in ("git_commit", "versions", "device", "seed", "wall_time_s", "dataset_checksum"):
         assert key in prov
     assert (run / "log.csv").exists() and not (run / "checkpoint.pt").exists()
-    search = spos_results / "spos" / "block" / "uniform" / "seed0" / "search" / "evolution"
+    search = spos_results / "spos" / "search" / "block" / "uniform" / "evolution" / "seed0"
     curve = pd.read_csv(search / "curve.csv")
     assert curve["best_fitness"].is_monotonic_increasing
-    inherit = pd.read_csv(spos_results / "spos" / "inherit.csv")
+    inherit = pd.read_csv(spos_results / "spos" / "study" / "inherit" / "inherit.csv")
     assert len(inherit) > 10 and inherit["supernet_val_acc"].between(0, 100).all()

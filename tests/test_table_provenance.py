@@ -42,7 +42,7 @@ def _darts_records(config: dict) -> tuple[list[dict], list[dict]]:
             retrains.append({"group": label, "seed": seed, "index": i,
                              "metrics": {"test_acc": 80.0 + i, "params": 5000, "macs": 1e6,
                                          "arch_id": "a"},
-                             "run_dir": f"darts_snas/retrain/{dirname}/run{i}"})
+                             "run_dir": f"darts_snas/retrain/{dirname}/seed{seed}"})
     return searches, retrains
 
 
@@ -59,33 +59,35 @@ def test_darts_snas_tables_run_dirs(config: dict) -> None:
     by = dict(zip(retrain["method"], retrain["run_dirs"], strict=True))
     # search cost from the search dirs, accuracy from the retrain dirs
     assert by["darts-1st"] == ("darts_snas/search/darts-1st/seed0;darts_snas/search/darts-1st/"
-                               "seed1;darts_snas/retrain/darts-1st/run0;"
-                               "darts_snas/retrain/darts-1st/run1")
+                               "seed1;darts_snas/retrain/darts-1st/seed0;"
+                               "darts_snas/retrain/darts-1st/seed1")
     # a baseline has no search
     assert by["random-cell"] == \
-        "darts_snas/retrain/random-cell/run0;darts_snas/retrain/random-cell/run1"
+        "darts_snas/retrain/random-cell/seed0;darts_snas/retrain/random-cell/seed1"
 
     penalty = ds.penalty_table(config, searches, retrains)
     assert penalty.columns[-1] == "run_dirs"
     assert list(penalty["level"]) == ["mild", "aggressive"]
     assert penalty["run_dirs"].iloc[1].split(";") == [
         "darts_snas/search/snas-aggressive/seed0", "darts_snas/search/snas-aggressive/seed1",
-        "darts_snas/retrain/snas-aggressive/run0", "darts_snas/retrain/snas-aggressive/run1"]
+        "darts_snas/retrain/snas-aggressive/seed0", "darts_snas/retrain/snas-aggressive/seed1"]
 
 
 def test_attentivenas_predictor_table_run_dirs(config: dict) -> None:
     ci = {"tau": 0.5, "low": 0.2, "high": 0.7, "pvalue": 0.01, "n": 10}
-    write_json(profile_dir(config) / "attentivenas" / "predictor" / "predictor.json",
+    write_json(profile_dir(config) / "attentivenas" / "study" / "predictor" / "predictor.json",
                {"sampler": "uniform", "seed": 0, "predictor": {**ci, "n_train": 20},
                 "short_long": {**ci, "short_epochs": 1, "long_epochs": 2},
                 "seed_seed": {**ci, "seeds": [0, 1]}})
     table = att.build_predictor_table(config)
     assert table.columns[-1] == "run_dirs"
-    main0, main1 = "attentivenas/main/uniform/seed0/eval", "attentivenas/main/uniform/seed1/eval"
+    main0, main1 = ("attentivenas/search/main/uniform/seed0",
+                    "attentivenas/search/main/uniform/seed1")
+    study = "attentivenas/study/predictor"
     assert [s.split(";") for s in table["run_dirs"]] == [
-        ["attentivenas/predictor", main0],
-        ["attentivenas/predictor", "attentivenas/short/uniform/seed0/eval", main0],
-        ["attentivenas/predictor", main0, main1]]
+        [study, main0],
+        [study, "attentivenas/search/short/uniform/seed0", main0],
+        [study, main0, main1]]
 
 
 def test_fbnetv3_tables_run_dirs(config: dict) -> None:
@@ -97,10 +99,10 @@ def test_fbnetv3_tables_run_dirs(config: dict) -> None:
     swap = fb.recipe_swap_table(config)
     assert swap.columns[-1] == "run_dirs"
     assert swap["run_dirs"].iloc[1].split(";") == [
-        "fbnetv3/retrain/swap/B_recipeA/run0", "fbnetv3/retrain/swap/B_recipeA/run1",
-        "fbnetv3/retrain/swap/B_recipeB/run0", "fbnetv3/retrain/swap/B_recipeB/run1"]
+        "fbnetv3/retrain/swap/B_recipeA/seed0", "fbnetv3/retrain/swap/B_recipeA/seed1",
+        "fbnetv3/retrain/swap/B_recipeB/seed0", "fbnetv3/retrain/swap/B_recipeB/seed1"]
 
-    pdir = fb.root(config) / "predictor"
+    pdir = profile_dir(config) / fb.PREDICTOR_DIR
     pdir.mkdir(parents=True)
     pd.DataFrame([{"method": m, "seed": s, "kendall_tau": 0.5, "spearman": 0.6, "rmse": 1.0,
                    "n_train": 8, "n_test": 4}
@@ -108,4 +110,4 @@ def test_fbnetv3_tables_run_dirs(config: dict) -> None:
                  ).to_csv(pdir / "predictor_runs.csv", index=False)
     pred = fb.predictor_table(config)
     assert pred.columns[-1] == "run_dirs"
-    assert set(pred["run_dirs"]) == {"fbnetv3/predictor"}
+    assert set(pred["run_dirs"]) == {"fbnetv3/study/predictor"}

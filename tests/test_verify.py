@@ -14,10 +14,10 @@ from nasrepro.reporting.verify import TOLERANCES, compare, tolerance, verify, wr
 from tests.conftest import REPO, run_cli
 
 MEASUREMENTS = ("quantity,group,seed,value,run_dir\n"
-                "retrain_test_acc,fixed/a,0,82.94,spos/retrain/fixed/a/run0\n"
-                "retrain_test_acc,fixed/a,1,81.8,spos/retrain/fixed/a/run1\n")
+                "retrain_test_acc,fixed/a,0,82.94,spos/retrain/fixed/a/seed0\n"
+                "retrain_test_acc,fixed/a,1,81.8,spos/retrain/fixed/a/seed1\n")
 TABLE = ("row,top1_mean,search_cost_h,run_dirs\n"
-         "all choice_3,82.8,0.0453,spos/retrain/fixed/a/run0\n"
+         "all choice_3,82.8,0.0453,spos/retrain/fixed/a/seed0\n"
          "SPS + evolution,83.5,0.0411,spos/search\n")
 CLAIMS = "id,paper,effect,verdict\nS1,spos,-1.5467,not reproduced\n"
 

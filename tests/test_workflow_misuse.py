@@ -241,7 +241,7 @@ def test_the_default_workflow_profile_is_loaded(tmp_path: Path) -> None:
     settings = yaml.safe_load((REPO / "workflow/profiles/default/config.yaml").read_text())
     assert settings["rerun-incomplete"] is True
 
-SUPERNET = Path("tiny") / "spos" / "block" / "uniform" / "seed0"
+SUPERNET = Path("tiny") / "spos" / "train_supernet" / "block" / "uniform" / "seed0"
 #: one cheap training job (4 epochs, a checkpoint after each) and the data job it needs
 SHORT = "spos={supernet_train: {epochs: 4}}"
 
