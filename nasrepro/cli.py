@@ -155,49 +155,50 @@ def _paper_module(paper: str) -> Any:
     return _import_paper("experiment", paper)
 
 
-def cmd_train_supernet(args: argparse.Namespace) -> None:
-    config = _setup(args)
-    _paper_module(args.paper).train_supernet(config, args.supernet, args.sampler, args.seed,
-                                             args.out)
-
-
-def cmd_search(args: argparse.Namespace) -> None:
+def _stage_inputs(args: argparse.Namespace, config: dict) -> Any:
+    """The job's ``--input NAME=PATH`` files, each checked to exist (a missing one names the
+    rule that makes it)."""
     from nasrepro.experiments.common import require_input
+    from nasrepro.stages import Inputs
 
-    config = _setup(args)
-    require_input(config, Path(args.supernet_dir) / "supernet.pt")
-    _paper_module(args.paper).run_search(config, args.supernet, args.supernet_dir, args.searcher,
-                                         args.seed, args.out)
+    inputs = Inputs.parse(args.input)
+    for path in inputs.files():
+        require_input(config, path)
+    return inputs
 
 
-def cmd_retrain(args: argparse.Namespace) -> None:
-    from nasrepro.experiments.common import retrain_arch
-    from nasrepro.io import write_json
+def cmd_stage(args: argparse.Namespace) -> None:
+    """``train-supernet`` / ``search`` / ``retrain``: the paper's function for the stage
+    (:mod:`nasrepro.stages`); ``retrain --arch`` trains a given arch instead of a cell's."""
+    from nasrepro.stages import retrain_spec, stage_function
 
-    config = _setup(args)
     module = _paper_module(args.paper)
-    out = Path(args.out)
-    if args.role is not None:
-        if args.index is None:
-            raise ArchError("--role needs --index (the run index of that role)")
-        spec = module.role_spec(config, args.role, args.index, args.search_best)
-    elif args.arch is not None:
+    if args.stage == "retrain" and args.arch is not None:
+        if args.cell is not None:
+            raise ArchError("give either --cell (a retrain of the paper's grid) or --arch")
+        config = _setup(args)
         spec = parse_arch(args.arch)
         spec = spec if isinstance(spec, dict) and "arch" in spec else {"arch": spec}
-    else:
-        raise ArchError("give the arch with --arch JSON|FILE, or a role with --role and --index")
-    seed = args.seed if args.seed is not None else spec.get("seed", config["seeds"][0])
-    space, train_cfg = module.retrain_setup(config, spec)
-    arch = space.validate(spec["arch"])
-    write_json(out / "arch.json", {**spec, "arch": arch, "seed": seed})
-    extra = {k: spec[k] for k in ("role", "index") if k in spec}
-    retrain_arch(config, space, arch, train_cfg, seed=seed, out_dir=out, extra=extra)
-
-
-def cmd_inherit(args: argparse.Namespace) -> None:
+        space, train_cfg = module.retrain_setup(config, spec)
+        retrain_spec(config, space, train_cfg, spec, args.out, seed=args.seed)
+        return
+    if args.cell is None:
+        raise ArchError(f"{args.stage.replace('_', '-')} needs --cell (a cell of the paper's "
+                        "grid)" + (" or --arch" if args.stage == "retrain" else ""))
+    function = stage_function(module, args.paper, args.stage)
+    if args.seed is None and args.stage != "retrain":
+        raise ArchError(f"{args.stage.replace('_', '-')} needs --seed")
     config = _setup(args)
-    dirs = {"block": args.block_supernet, "block_channel": args.block_channel_supernet}
-    _paper_module(args.paper).inherited_accuracy(config, args.runs, dirs, args.out)
+    function(config, args.cell, args.seed, Path(args.out), _stage_inputs(args, config))
+
+
+def cmd_study(args: argparse.Namespace) -> None:
+    """``nasrepro study P NAME``: one of the paper's own steps."""
+    from nasrepro.stages import study_function
+
+    function = study_function(_paper_module(args.paper), args.paper, args.name)
+    config = _setup(args)
+    function(config, Path(args.out), _stage_inputs(args, config))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -301,42 +302,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None)
     p.set_defaults(func=cmd_data)
 
-    p = with_config(sub.add_parser("train-supernet", help="train a weight-sharing supernet"))
-    p.add_argument("--paper", required=True)
-    p.add_argument("--supernet", required=True)
-    p.add_argument("--sampler", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_train_supernet)
-
-    p = with_config(sub.add_parser("search", help="search a trained supernet"))
-    p.add_argument("--paper", required=True)
-    p.add_argument("--supernet", required=True)
-    p.add_argument("--supernet-dir", required=True)
-    p.add_argument("--searcher", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_search)
-
-    p = with_config(sub.add_parser("retrain", help="train an arch's standalone net from scratch"))
-    p.add_argument("--paper", required=True)
-    p.add_argument("--arch", default=None, help="arch JSON string or file ({'arch':..,'seed':..})")
-    p.add_argument("--role", default=None,
-                   help="or: a role of the paper's tables, e.g. fixed/all_choice_3")
-    p.add_argument("--index", type=int, default=None, help="run index of the role")
-    p.add_argument("--search-best", default=None, help="best.json of the search (search roles)")
-    p.add_argument("--seed", type=int, default=None, help="training seed (default: the role's)")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_retrain)
-
-    p = with_config(sub.add_parser("inherit",
-                                   help="supernet-inherited accuracy of retrained archs"))
-    p.add_argument("--paper", required=True)
-    p.add_argument("--block-supernet", required=True)
-    p.add_argument("--block-channel-supernet", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("runs", nargs="+", help="retrain run directories")
-    p.set_defaults(func=cmd_inherit)
+    stage_help = {"train-supernet": "train a weight-sharing supernet (a cell of the grid)",
+                  "search": "search a trained supernet (or evaluate subnets on it)",
+                  "retrain": "train an arch's standalone net from scratch"}
+    for command, text in stage_help.items():
+        p = with_config(sub.add_parser(command, help=text))
+        p.add_argument("--paper", required=True)
+        p.add_argument("--cell", default=None, help="a cell of the paper's grid, e.g. "
+                       "block/uniform (spos), main/bestup (attentivenas), snas-mild (darts_snas)")
+        p.add_argument("--seed", type=int, default=None,
+                       help="the replicate's seed" + (" (retrain without it: every seed of the "
+                                                      "cell, where the paper allows it)"
+                                                      if command == "retrain" else ""))
+        p.add_argument("--out", required=True, help="the run directory")
+        p.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
+                       help="a file or run directory the job reads (repeatable)")
+        if command == "retrain":
+            p.add_argument("--arch", default=None,
+                           help="instead of --cell: an arch as JSON or a JSON file")
+        p.set_defaults(func=cmd_stage, stage=command.replace("-", "_"))
+    p = with_config(sub.add_parser("study", help="one of a paper's own steps (SPOS inherit, "
+                                                 "AttentiveNAS prior/predictor, FBNetV3 "
+                                                 "pretrain/predictor)"))
+    p.add_argument("paper")
+    p.add_argument("name")
+    p.add_argument("--out", required=True, help="the study's directory")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
+                   help="a file or run directory the step reads (repeatable)")
+    p.set_defaults(func=cmd_study)
 
     for what in ("table", "figure"):
         p = with_config(sub.add_parser(what, help=f"write a paper's {what} from results"))
@@ -386,14 +379,6 @@ def build_parser() -> argparse.ArgumentParser:
                    "bench/gpu.py CSV instead of calibrating")
     p.add_argument("--calibrate-steps", type=int, default=2, help="timed steps per network")
     p.set_defaults(func=cmd_plan)
-
-    # paper-specific steps: nasrepro.papers.<paper>.experiment.add_commands(sub, with_config,
-    # setup); the CLI hands its setup down, so no paper module imports the CLI
-    from nasrepro.config import paper_modules
-
-    for module in paper_modules():
-        if hasattr(module, "add_commands"):
-            module.add_commands(sub, with_config, _setup)
     return parser
 
 

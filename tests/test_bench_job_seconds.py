@@ -44,10 +44,10 @@ def test_rules_and_claims_add_up(tmp_path: Path) -> None:
                    "spos/search/block/uniform/evolution/seed0")
     _run(results, sup, 90.0, "nasrepro train-supernet --out " + str(results / sup))
     _run(results, search, 15.0,
-         f"nasrepro search --supernet-dir {results / sup} --out {results / search}")
+         f"nasrepro search --input supernet={results / sup}/supernet.pt --out {results / search}")
     for i, wall in enumerate((4.0, 6.0)):
         _run(results, f"spos/retrain/r/seed{i}", wall,
-             f"nasrepro retrain --search-best {results / search}/best.json")
+             f"nasrepro retrain --input best={results / search}/best.json")
     _run(results, "spos/retrain/fixed/seed0", 3.0, "nasrepro retrain")
     (results / "tables").mkdir()
     pd.DataFrame([

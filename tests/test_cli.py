@@ -62,8 +62,8 @@ def test_unknown_profile(cli) -> None:
 
 
 def test_unknown_method_in_train_supernet(cli, tmp_path) -> None:
-    out = cli("train-supernet", "--profile", "tiny", "--paper", "spos", "--supernet", "block",
-              "--sampler", "nope", "--seed", "0", "--out", str(tmp_path / "run"))
+    out = cli("train-supernet", "--profile", "tiny", "--paper", "spos", "--cell", "block/nope",
+              "--seed", "0", "--out", str(tmp_path / "run"))
     msg = _one_line_error(out)
     assert "unknown" in msg
     assert not (tmp_path / "run" / "supernet.pt").exists()

@@ -40,7 +40,7 @@ def test_outside_thread_settings_do_not_change_a_job(job_config: Path) -> None:
         out = job_config.parent / f"retrain{i}"
         env = {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
         proc = run_cli("retrain", "--config-file", str(job_config), "--paper", "spos",
-                       "--role", "fixed/all_choice_3", "--index", "0", "--out", str(out), env=env)
+                       "--cell", "fixed/all_choice_3", "--seed", "0", "--out", str(out), env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]
         device = read_json(out / "provenance.json")["device"]
         assert device["torch_threads"] == device["torch_interop_threads"] == 2

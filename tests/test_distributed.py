@@ -188,7 +188,7 @@ def test_a_job_with_ranks_2_runs_under_torchrun_and_rank_0_writes(
         "spos": {"supernet_train": {"epochs": 1, "steps_per_epoch": 4}}}))
     out = tmp_path / "supernet"
     proc = run_cli("train-supernet", "--config-file", str(cfg), "--paper", "spos",
-                   "--supernet", "block", "--sampler", "uniform", "--seed", "0",
+                   "--cell", "block/uniform", "--seed", "0",
                    "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     one_rank = results / "spos" / "train_supernet" / "block" / "uniform" / "seed0"

@@ -295,19 +295,20 @@ def test_cuda_device_without_cuda_writes_nothing(tmp_path: Path, tiny_config: Pa
     path.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "run0"
     msg = one_line_error(run_cli("retrain", "--config-file", str(path), "--paper", "spos",
-                                 "--role", "fixed/all_choice_3", "--index", "0",
+                                 "--cell", "fixed/all_choice_3", "--seed", "0",
                                  "--out", str(out)))
     assert "device 'cuda'" in msg and "device: cpu" in msg
     assert not out.exists() or not any(out.iterdir())
 
 
-@pytest.mark.parametrize("index", ["1", "-1"])
-def test_retrain_index_past_the_seeds(tmp_path: Path, tiny_config: Path, index: str) -> None:
-    """Item 12: the tiny profile runs its fixed (display-only) roles with 1 seed, so run 0."""
+@pytest.mark.parametrize("seed", ["1", "-1"])
+def test_retrain_seed_not_of_the_cell(tmp_path: Path, tiny_config: Path, seed: str) -> None:
+    """Item 12: the tiny profile runs its fixed (display-only) roles with 1 seed, seed 0."""
     msg = one_line_error(run_cli("retrain", "--config-file", str(tiny_config), "--paper", "spos",
-                                 "--role", "fixed/all_choice_3", "--index", index,
+                                 "--cell", "fixed/all_choice_3", "--seed", seed,
                                  "--out", str(tmp_path / "run")))
-    assert f"--index {index}" in msg and "1 seed(s) of spos.display_seeds" in msg
+    assert f"--seed {seed}" in msg and "1 seed(s) of spos.display_seeds" in msg
+    assert "[0]" in msg
 
 
 def test_search_without_its_supernet(tmp_path: Path, tiny_config: Path) -> None:
@@ -315,8 +316,8 @@ def test_search_without_its_supernet(tmp_path: Path, tiny_config: Path) -> None:
     results = tiny_config.parent / "results" / "tiny" / "spos"
     sdir = results / "train_supernet" / "block" / "uniform" / "seed0"
     msg = one_line_error(run_cli("search", "--config-file", str(tiny_config), "--paper", "spos",
-                                 "--supernet", "block", "--supernet-dir", str(sdir),
-                                 "--searcher", "evolution", "--seed", "0",
+                                 "--cell", "block/uniform/evolution", "--seed", "0",
+                                 "--input", f"supernet={sdir}/supernet.pt",
                                  "--out", str(results / "search" / "block" / "uniform" /
                                               "evolution" / "seed0")))
     assert f"{sdir}/supernet.pt" in msg and "rule spos_train_supernet" in msg

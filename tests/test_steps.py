@@ -41,7 +41,7 @@ def test_retrain_is_bit_identical_on_rerun(tiny_cfg: Path, tmp_path: Path, cli) 
     for name in ("a", "b"):
         out = tmp_path / name
         proc = cli("retrain", "--config-file", str(tiny_cfg), "--paper", "spos",
-                   "--role", "fixed/all_choice_5", "--index", "0", "--out", str(out))
+                   "--cell", "fixed/all_choice_5", "--seed", "0", "--out", str(out))
         assert proc.returncode == 0, proc.stderr
         outs.append(out)
     for fname in ("metrics.json", "log.csv", "arch.json"):
@@ -67,8 +67,8 @@ def test_nan_loss_is_one_line_and_leaves_no_metrics(tmp_path: Path, cli) -> None
                                                    "momentum": 0.0}})
     assert cli("data", "--config-file", str(cfg)).returncode == 0
     out = tmp_path / "nan"
-    proc = cli("retrain", "--config-file", str(cfg), "--paper", "spos", "--role",
-               "fixed/all_choice_3", "--index", "0", "--out", str(out))
+    proc = cli("retrain", "--config-file", str(cfg), "--paper", "spos", "--cell",
+               "fixed/all_choice_3", "--seed", "0", "--out", str(out))
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "nan" in lines[0].lower() and "lr" in lines[0]
@@ -87,8 +87,8 @@ def test_missing_dataset_is_one_line(tmp_path: Path, cli) -> None:
 def test_preset_dataset_mismatch_is_reported(tmp_path: Path, cli) -> None:
     cfg = _config_file(tmp_path, spos={"preset": "spos/small"})
     assert cli("data", "--config-file", str(cfg)).returncode == 0
-    proc = cli("retrain", "--config-file", str(cfg), "--paper", "spos", "--role",
-               "fixed/all_choice_3", "--index", "0", "--out", str(tmp_path / "r"))
+    proc = cli("retrain", "--config-file", str(cfg), "--paper", "spos", "--cell",
+               "fixed/all_choice_3", "--seed", "0", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "expects input" in proc.stderr
 
 

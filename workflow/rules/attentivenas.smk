@@ -24,14 +24,14 @@ rule attentivenas_prior:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro attn-prior {params.config} --config-hash {params.config_hash}"
-        " --out-dir {params.out} 2>&1 | tee {log}"
+        "nasrepro study attentivenas prior {params.config} --config-hash {params.config_hash}"
+        " --out {params.out} 2>&1 | tee {log}"
 
 
 rule attentivenas_train_supernet:
     """Train one sandwich supernet (main or short) with one sampler and seed."""
     input:
-        an_train_inputs,
+        unpack(an_train_inputs),
     output:
         f"{an_dir('{training}', '{sampler}', '{seed}')}/supernet.pt",
         f"{an_dir('{training}', '{sampler}', '{seed}')}/log.csv",
@@ -41,6 +41,7 @@ rule attentivenas_train_supernet:
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
+        inputs=input_flags,
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/train_supernet/{{training}}_{{sampler}}_{{seed}}.log",
@@ -53,17 +54,16 @@ rule attentivenas_train_supernet:
         "../../environment.yml"
     shell:
         "nasrepro train-supernet {params.config} --config-hash {params.config_hash}"
-        " --paper attentivenas"
-        " --supernet {wildcards.training} --sampler {wildcards.sampler} --seed {wildcards.seed}"
-        " --out {params.out} 2>&1 | tee {log}"
+        " --paper attentivenas --cell {wildcards.training}/{wildcards.sampler}"
+        " --seed {wildcards.seed} {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule attentivenas_search:
     """Evaluate the fixed subnet set on a main supernet (batched BN recalibration) and run the
     Pareto evolutionary search (accuracy vs MACs)."""
     input:
-        AN_PRIOR,
-        f"{an_dir('main', '{sampler}', '{seed}')}/supernet.pt",
+        prior=AN_PRIOR_JSON,
+        supernet=f"{an_dir('main', '{sampler}', '{seed}')}/supernet.pt",
     output:
         f"{an_eval_dir('main', '{sampler}', '{seed}')}/subnets.csv",
         f"{an_eval_dir('main', '{sampler}', '{seed}')}/archs.jsonl",
@@ -71,8 +71,7 @@ rule attentivenas_search:
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
-        searcher=methods_of(config, "attentivenas", "searcher")[0],
-        supernet_dir=lambda wc, input: Path(input[-1]).parent,
+        inputs=input_flags,
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/search/{{sampler}}_{{seed}}.log",
@@ -85,22 +84,21 @@ rule attentivenas_search:
         "../../environment.yml"
     shell:
         "nasrepro search {params.config} --config-hash {params.config_hash}"
-        " --paper attentivenas --supernet main"
-        " --supernet-dir {params.supernet_dir} --searcher {params.searcher}"
-        " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
+        " --paper attentivenas --cell main/{wildcards.sampler} --seed {wildcards.seed}"
+        " {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule attentivenas_short_eval:
     """Evaluate the fixed subnet set on the short supernet (predictor study, short vs long)."""
     input:
-        AN_PRIOR,
-        f"{an_dir('short', '{sampler}', '{seed}')}/supernet.pt",
+        prior=AN_PRIOR_JSON,
+        supernet=f"{an_dir('short', '{sampler}', '{seed}')}/supernet.pt",
     output:
         f"{an_eval_dir('short', '{sampler}', '{seed}')}/subnets.csv",
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
-        supernet_dir=lambda wc, input: Path(input[-1]).parent,
+        inputs=input_flags,
         out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/short_eval/{{sampler}}_{{seed}}.log",
@@ -113,22 +111,22 @@ rule attentivenas_short_eval:
         "../../environment.yml"
     shell:
         "nasrepro search {params.config} --config-hash {params.config_hash}"
-        " --paper attentivenas --supernet short"
-        " --supernet-dir {params.supernet_dir} --searcher none --seed {wildcards.seed}"
-        " --out {params.out} 2>&1 | tee {log}"
+        " --paper attentivenas --cell short/{wildcards.sampler} --seed {wildcards.seed}"
+        " {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule attentivenas_predictor:
     """Predictor study (claim A3): RF Kendall tau on held-out subnets, short-vs-long and
     seed-vs-seed rank agreement."""
     input:
-        AN_PRIOR,
-        AN_PREDICTOR_INPUTS,
+        unpack(an_predictor_inputs),
     output:
         AN_PREDICTOR_JSON,
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["attentivenas"],
+        inputs=input_flags,
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/attentivenas/predictor.log",
     benchmark:
@@ -137,8 +135,8 @@ rule attentivenas_predictor:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro attn-predictor {params.config} --config-hash {params.config_hash}"
-        " --out {output} 2>&1 | tee {log}"
+        "nasrepro study attentivenas predictor {params.config}"
+        " --config-hash {params.config_hash} {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule attentivenas_tables:

@@ -7,6 +7,7 @@ from nasrepro.papers.attentivenas.grid import supernet_path as _an_supernet_path
 
 AN = config["attentivenas"]
 AN_PRIOR = [f"{P}/{_AN_PRIOR_DIR}/prior.json", f"{P}/{_AN_PRIOR_DIR}/subnets.json"]
+AN_PRIOR_JSON = AN_PRIOR[0]
 AN_PRED_SAMPLER = AN["predictor"]["sampler"]
 AN_SAMPLERS = methods_of(config, "attentivenas", "sampler")
 AN_SEEDS = seeds_of(config, "attentivenas")  # attentivenas.seeds, else the profile's seeds
@@ -23,12 +24,21 @@ def an_eval_dir(training, sampler, seed):
 
 
 def an_train_inputs(wc):
-    """Splits and prior; with the predictor scorer, attentive samplers also need the short
-    run's subnet accuracies (their random forest is fitted on them)."""
-    inputs = [SPLITS, *AN_PRIOR]
+    """The prior; with the predictor scorer, attentive samplers also need the short run's
+    subnet accuracies (their random forest is fitted on them)."""
+    inputs = {"splits": SPLITS, "prior": AN_PRIOR_JSON}
     if AN["attentive"]["scorer"] == "predictor" and wc.sampler != "uniform":
-        inputs.append(AN_SHORT_EVAL)
+        inputs["short_eval"] = AN_SHORT_EVAL
     return inputs
+
+
+def an_predictor_inputs(wc):
+    """The prior and the subnet accuracies the predictor study compares: the main supernets
+    of the first two seeds (their Pareto search candidates too) and the short one."""
+    main = [f"{an_eval_dir('main', AN_PRED_SAMPLER, s)}/subnets.csv" for s in AN_SEEDS[:2]]
+    search = f"{an_eval_dir('main', AN_PRED_SAMPLER, AN_SEEDS[0])}/archs.jsonl"
+    return {"prior": AN_PRIOR_JSON, "main": main, "short": AN_SHORT_EVAL,
+            "subnet_set": f"{P}/{_AN_PRIOR_DIR}/subnets.json", "search": search}
 
 
 AN_MAIN_EVALS = [f"{an_eval_dir('main', s, seed)}/subnets.csv"
@@ -38,9 +48,6 @@ AN_SEARCHES = [f"{an_eval_dir('main', s, seed)}/archs.jsonl"
 AN_SAMPLED = [f"{an_dir('main', s, seed)}/sampled_macs.csv"
               for s in AN_SAMPLERS for seed in AN_SEEDS]
 AN_SHORT_EVAL = f"{an_eval_dir('short', AN_PRED_SAMPLER, AN_SEEDS[0])}/subnets.csv"
-AN_PREDICTOR_INPUTS = [AN_SHORT_EVAL] + [
-    f"{an_eval_dir('main', AN_PRED_SAMPLER, s)}/{f}" for s in AN_SEEDS[:2]
-    for f in ("subnets.csv", "archs.jsonl")]
 AN_PREDICTOR_JSON = f"{P}/{_AN_PREDICTOR_DIR}/predictor.json"
 AN_TABLES = expand(f"{P}/tables/attentivenas_{{name}}.{{ext}}", name=["pareto", "predictor"],
                    ext=["csv", "md", "tex"])

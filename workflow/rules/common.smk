@@ -41,3 +41,4 @@ rule data:
     shell:
         "nasrepro data {params.config} --config-hash {params.config_hash}"
         " --out {output} 2>&1 | tee {log}"
+

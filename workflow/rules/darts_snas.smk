@@ -33,9 +33,8 @@ rule darts_snas_search:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro darts-snas-search {params.config} --config-hash {params.config_hash}"
-        " --group {wildcards.group}"
-        " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
+        "nasrepro search {params.config} --config-hash {params.config_hash} --paper darts_snas"
+        " --cell {wildcards.group} --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
 
 
 rule darts_snas_retrain:
@@ -49,8 +48,7 @@ rule darts_snas_retrain:
         group="|".join(DS_ALL) if DS_ALL else "NONE",
         seed=r"\d+",
     params:
-        flag=_ds_search_flag,
-        index=_ds_retrain_index,
+        inputs=input_flags,
         config=JOB_CONFIG,
         config_hash=CFG_HASH["darts_snas"],
         out=lambda wc, output: Path(output[0]).parent,
@@ -64,9 +62,9 @@ rule darts_snas_retrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro retrain {params.config} --config-hash {params.config_hash}"
-        " --paper darts_snas --role {wildcards.group}"
-        " --index {params.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
+        "nasrepro retrain {params.config} --config-hash {params.config_hash} --paper darts_snas"
+        " --cell {wildcards.group} --seed {wildcards.seed} {params.inputs}"
+        " --out {params.out} 2>&1 | tee {log}"
 
 
 rule darts_snas_tables:

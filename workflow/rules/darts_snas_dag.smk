@@ -30,14 +30,3 @@ def _ds_retrain_input(wc):
     if wc.group in DS_SEARCH:
         inputs["final"] = f"{P}/{ds_search_path(wc.group, wc.seed)}/final.json"
     return inputs
-
-
-def _ds_retrain_index(wc):
-    """The retrain run index of a seed (its position in darts_snas.retrain_seeds)."""
-    return DS_RETRAIN_SEEDS.index(int(wc.seed))
-
-
-def _ds_search_flag(wc, input):
-    return f"--search-best {input.final}" if "final" in input.keys() else ""
-
-

@@ -23,9 +23,8 @@ rule fbnetv3_pretrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-pretrain {params.config} --config-hash {params.config_hash}"
-        " --out {params.out} 2>&1"
-        " | tee {log}"
+        "nasrepro study fbnetv3 pretrain {params.config} --config-hash {params.config_hash}"
+        " --out {params.out} 2>&1 | tee {log}"
 
 
 rule fbnetv3_search:
@@ -47,6 +46,7 @@ rule fbnetv3_search:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["fbnetv3"],
         seed=FB["search_seed"],
+        inputs=input_flags,
         out=lambda wc, output: Path(output.best).parent,
     log:
         f"{LOGS}/fbnetv3/search/{{budget}}_{{mode}}.log",
@@ -58,9 +58,8 @@ rule fbnetv3_search:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-search {params.config} --config-hash {params.config_hash}"
-        " --budget {wildcards.budget}"
-        " --mode {wildcards.mode} --proxy {input.proxy} --seed {params.seed}"
+        "nasrepro search {params.config} --config-hash {params.config_hash} --paper fbnetv3"
+        " --cell {wildcards.budget}_{wildcards.mode} --seed {params.seed} {params.inputs}"
         " --out {params.out} 2>&1 | tee {log}"
 
 
@@ -68,7 +67,7 @@ rule fbnetv3_predictor:
     """Predictor ranking quality on held-out measured candidates of the joint searches."""
     input:
         proxy=FB_PROXY,
-        cands=[f"{fb_search_dir(s)}/candidates.jsonl" for s in ("A_joint", "B_joint")],
+        search=[f"{fb_search_dir(s)}/candidates.jsonl" for s in ("A_joint", "B_joint")],
     output:
         runs=f"{FB_PREDICTOR_DIR}/predictor_runs.csv",
         preds=f"{FB_PREDICTOR_DIR}/predictions.csv",
@@ -76,7 +75,7 @@ rule fbnetv3_predictor:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["fbnetv3"],
         out=lambda wc, output: Path(output.runs).parent,
-        dirs=lambda wc, input: " ".join(str(Path(c).parent) for c in input.cands),
+        inputs=input_flags,
     log:
         f"{LOGS}/fbnetv3/predictor.log",
     benchmark:
@@ -85,9 +84,8 @@ rule fbnetv3_predictor:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-predictor {params.config} --config-hash {params.config_hash}"
-        " --proxy {input.proxy}"
-        " --out {params.out} {params.dirs} 2>&1 | tee {log}"
+        "nasrepro study fbnetv3 predictor {params.config} --config-hash {params.config_hash}"
+        " {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule fbnetv3_retrain:
@@ -103,7 +101,7 @@ rule fbnetv3_retrain:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["fbnetv3"],
         out=lambda wc, output: Path(output[0]).parent.parent,
-        flags=fb_retrain_flags,
+        inputs=input_flags,
     log:
         f"{LOGS}/fbnetv3/retrain/{{role}}.log",
     benchmark:
@@ -114,9 +112,8 @@ rule fbnetv3_retrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro fbnetv3-retrain {params.config} --config-hash {params.config_hash}"
-        " --role {wildcards.role} {params.flags}"
-        " --out {params.out} 2>&1 | tee {log}"
+        "nasrepro retrain {params.config} --config-hash {params.config_hash} --paper fbnetv3"
+        " --cell {wildcards.role} {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 use rule fbnetv3_retrain as fbnetv3_retrain_display with:

@@ -56,13 +56,3 @@ def fb_retrain_input(wc):
     if recipe_from:
         inputs["recipe"] = f"{fb_search_dir(recipe_from)}/best.json"
     return inputs
-
-
-def fb_retrain_flags(wc, input):
-    """--arch-from / --recipe-from flags of a retrain role."""
-    flags = []
-    if "arch" in input.keys():
-        flags.append(f"--arch-from {input.arch}")
-    if "recipe" in input.keys():
-        flags.append(f"--recipe-from {input.recipe}")
-    return " ".join(flags)

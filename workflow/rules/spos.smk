@@ -35,14 +35,14 @@ rule spos_train_supernet:
         "../../environment.yml"
     shell:
         "nasrepro train-supernet {params.config} --config-hash {params.config_hash} --paper spos"
-        " --supernet {wildcards.supernet} --sampler {wildcards.sampler} --seed {wildcards.seed}"
+        " --cell {wildcards.supernet}/{wildcards.sampler} --seed {wildcards.seed}"
         " --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_search:
     """Search a trained supernet (evolution = Algorithm 1, or random) under the MACs limit."""
     input:
-        f"{spos_supernet_dir('{supernet}', '{sampler}', '{seed}')}/supernet.pt",
+        supernet=f"{spos_supernet_dir('{supernet}', '{sampler}', '{seed}')}/supernet.pt",
     output:
         best=f"{spos_search_dir('{supernet}', '{sampler}', '{searcher}', '{seed}')}/best.json",
         curve=f"{spos_search_dir('{supernet}', '{sampler}', '{searcher}', '{seed}')}/curve.csv",
@@ -50,7 +50,7 @@ rule spos_search:
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["spos"],
-        supernet_dir=lambda wc, input: Path(input[0]).parent,
+        inputs=input_flags,
         out=lambda wc, output: Path(output.best).parent,
     log:
         f"{LOGS}/spos/search/{{supernet}}_{{sampler}}_{{seed}}_{{searcher}}.log",
@@ -62,10 +62,9 @@ rule spos_search:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro search {params.config} --config-hash {params.config_hash}"
-        " --paper spos --supernet {wildcards.supernet}"
-        " --supernet-dir {params.supernet_dir} --searcher {wildcards.searcher}"
-        " --seed {wildcards.seed} --out {params.out} 2>&1 | tee {log}"
+        "nasrepro search {params.config} --config-hash {params.config_hash} --paper spos"
+        " --cell {wildcards.supernet}/{wildcards.sampler}/{wildcards.searcher}"
+        " --seed {wildcards.seed} {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_retrain:
@@ -81,8 +80,7 @@ rule spos_retrain:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["spos"],
         out=lambda wc, output: Path(output[0]).parent,
-        flag=_spos_search_flag,
-        index=_spos_retrain_index,
+        inputs=input_flags,
     log:
         f"{LOGS}/spos/retrain/{{role}}_{{seed}}.log",
     benchmark:
@@ -93,9 +91,9 @@ rule spos_retrain:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro retrain {params.config} --config-hash {params.config_hash}"
-        " --paper spos --role {wildcards.role}"
-        " --index {params.index} {params.flag} --out {params.out} 2>&1 | tee {log}"
+        "nasrepro retrain {params.config} --config-hash {params.config_hash} --paper spos"
+        " --cell {wildcards.role} --seed {wildcards.seed} {params.inputs}"
+        " --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_inherit:
@@ -109,9 +107,8 @@ rule spos_inherit:
     params:
         config=JOB_CONFIG,
         config_hash=CFG_HASH["spos"],
-        block=lambda wc, input: Path(input.block).parent,
-        block_channel=lambda wc, input: Path(input.block_channel).parent,
-        runs=lambda wc, input: " ".join(str(Path(m).parent) for m in input.metrics),
+        inputs=input_flags,
+        out=lambda wc, output: Path(output[0]).parent,
     log:
         f"{LOGS}/spos/inherit.log",
     benchmark:
@@ -120,9 +117,8 @@ rule spos_inherit:
     conda:
         "../../environment.yml"
     shell:
-        "nasrepro inherit {params.config} --config-hash {params.config_hash} --paper spos"
-        " --block-supernet {params.block} --block-channel-supernet {params.block_channel}"
-        " --out {output} {params.runs} 2>&1 | tee {log}"
+        "nasrepro study spos inherit {params.config} --config-hash {params.config_hash}"
+        " {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule spos_tables:

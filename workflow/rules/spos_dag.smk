@@ -59,12 +59,3 @@ def _spos_retrain_input(wc):
         _, supernet, sampler, searcher = wc.role.split("/")
         inputs["best"] = f"{spos_search_dir(supernet, sampler, searcher, wc.seed)}/best.json"
     return inputs
-
-
-def _spos_retrain_index(wc):
-    """The run index of a retrain seed (its position in the role's seeds)."""
-    return role_seeds(config, wc.role).index(int(wc.seed))
-
-
-def _spos_search_flag(wc, input):
-    return f"--search-best {input.best}" if "best" in input.keys() else ""

@@ -56,6 +56,7 @@ from nasrepro.papers.attentivenas.grid import (
 )
 from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
+from nasrepro.stages import Inputs, cell_parts
 
 PAPER = "attentivenas"
 
@@ -157,11 +158,12 @@ def build_prior(config: dict, out_dir: str | Path) -> dict:
     return prior
 
 
-def load_prior(config: dict) -> tuple[Any, dict, list[dict]]:
-    """``(MacsHistogram, prior.json dict, subnets.json list)`` of the profile (from step 1)."""
+def load_prior(config: dict, prior_dir: str | Path | None = None) -> tuple[Any, dict, list[dict]]:
+    """``(MacsHistogram, prior.json dict, subnets.json list)`` of the prior study's run dir
+    ``prior_dir`` (default: the profile's, ``attentivenas/study/prior``)."""
     from nasrepro.spaces.macs_prior import MacsHistogram
 
-    d = _results(config) / PRIOR_DIR
+    d = Path(prior_dir) if prior_dir is not None else _results(config) / PRIOR_DIR
     if not (d / "prior.json").exists():
         raise DataError(f"{d / 'prior.json'} is missing; run `snakemake attentivenas_prior "
                         f"--config profile={config['profile']}` first")
@@ -181,16 +183,19 @@ def read_subnet_accs(path: str | Path) -> dict[str, float]:
         return {r["arch_id"]: float(r["acc"]) for r in csv.DictReader(f)}
 
 
-def predictor_fn(config: dict, space: SearchSpace) -> Any:
+def predictor_fn(config: dict, space: SearchSpace, prior_dir: str | Path | None = None,
+                 short_eval: str | Path | None = None) -> Any:
     """The accuracy predictor of the ``scorer: predictor`` samplers: the
     ``attentivenas.methods.predictor`` predictor (paper: random forest) fitted on
-    the fixed subnet set's accuracies of the short run (``short/<predictor.sampler>/seed<s0>``)."""
+    the fixed subnet set's accuracies of the short run (``short_eval``: its evaluation's run
+    dir, default ``search/short/<predictor.sampler>/seed<s0>``)."""
     ac = config["attentivenas"]
-    path = subnets_csv(config, "short", ac["predictor"]["sampler"], seeds_of(config, PAPER)[0])
+    path = (Path(short_eval) / "subnets.csv" if short_eval is not None else
+            subnets_csv(config, "short", ac["predictor"]["sampler"], seeds_of(config, PAPER)[0]))
     if not path.exists():
         raise DataError(f"{path} is missing: the predictor scorer needs the short run's subnet "
                         f"accuracies; run the attentivenas_short_eval rule first")
-    _, _, subnets = load_prior(config)
+    _, _, subnets = load_prior(config, prior_dir)
     accs = read_subnet_accs(path)
     score = fit_predictor(config, space, [s["arch"] for s in subnets],
                           [accs[s["arch_id"]] for s in subnets])
@@ -212,14 +217,17 @@ def fit_predictor(config: dict, space: SearchSpace, archs: list[dict],
                          pretrained=None)
 
 
-def make_step(config: dict, space: SearchSpace, sampler: str, seed: int) -> Any:
-    """The :class:`SandwichStep` of a registered sampler (its ``choose``) and the config."""
+def make_step(config: dict, space: SearchSpace, sampler: str, seed: int,
+              prior_dir: str | Path | None = None, short_eval: str | Path | None = None) -> Any:
+    """The :class:`SandwichStep` of a registered sampler (its ``choose``) and the config; the
+    sampler's MACs prior and predictor come from ``prior_dir`` and ``short_eval``
+    (:func:`load_prior`, :func:`predictor_fn`)."""
     from nasrepro.samplers import SamplerContext, SandwichStep
 
     ac = config["attentivenas"]
     entry = get_method("sampler", sampler, paper=PAPER)
-    context = SamplerContext(prior=lambda: load_prior(config)[0],
-                             predictor=lambda: predictor_fn(config, space),
+    context = SamplerContext(prior=lambda: load_prior(config, prior_dir)[0],
+                             predictor=lambda: predictor_fn(config, space, prior_dir, short_eval),
                              settings=method_settings(config, PAPER, "sampler", sampler))
     # the uniform sampler draws from random.Random(seed), the stream SandwichStep's own
     # uniform slots use: identical subnets either way
@@ -252,9 +260,11 @@ def _evaluator(config: dict, data: Any) -> Any:
 
 
 def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
-                   out_dir: str | Path) -> None:
+                   out_dir: str | Path, prior_dir: str | Path | None = None,
+                   short_eval: str | Path | None = None) -> None:
     """Train one sandwich supernet (``supernet`` = ``main`` or ``short``) with a registered
-    sampler; write supernet.pt, log.csv, sampled_macs.csv and provenance into ``out_dir``."""
+    sampler; write supernet.pt, log.csv, sampled_macs.csv and provenance into ``out_dir``
+    (``prior_dir``, ``short_eval``: see :func:`make_step`)."""
     from nasrepro.experiments.common import check_space_matches_data, load_data
     from nasrepro.training import TrainConfig, train
 
@@ -262,7 +272,7 @@ def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
     out_dir = Path(out_dir)
     space = space_of(config)
     cfg = TrainConfig.from_dict(train_config(config, supernet))
-    step = make_step(config, space, sampler, seed)
+    step = make_step(config, space, sampler, seed, prior_dir, short_eval)
     data = load_data(config)
     check_space_matches_data(space, data)
     torch.manual_seed(seed)
@@ -313,7 +323,7 @@ def load_supernet(config: dict, supernet_dir_: str | Path) -> torch.nn.Module:
 
 
 def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher: str, seed: int,
-               out_dir: str | Path) -> None:
+               out_dir: str | Path, prior_dir: str | Path | None = None) -> None:
     """Evaluate the fixed subnet set (``subnets.csv``); on a main supernet also run the
     registered Pareto searcher (``archs.jsonl``, ``curve.csv``, ``best.json``)."""
     from nasrepro.experiments.common import load_data
@@ -325,7 +335,7 @@ def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher:
                                f"{', '.join(TRAININGS)}")
     space = space_of(config)
     entry = get_method("searcher", searcher, paper=PAPER) if supernet == "main" else None
-    _, _, subnets = load_prior(config)
+    _, _, subnets = load_prior(config, prior_dir)
     data = load_data(config)
     model = load_supernet(config, supernet_dir_)
     evaluate = _evaluator(config, data)
@@ -362,14 +372,16 @@ def _aligned(a: dict[str, float], b: dict[str, float]) -> tuple[list[float], lis
     return [a[k] for k in keys], [b[k] for k in keys]
 
 
-def predictor_study(config: dict, out: str | Path) -> dict:
+def predictor_study(config: dict, out: str | Path, prior_dir: str | Path | None = None,
+                    evals: dict[str, list[Path]] | None = None) -> dict:
     """Predictor tau (RF, held-out subnets), short-vs-long and seed-vs-seed tau -> JSON.
 
     The RF's data are the fixed subnets and the Pareto search's candidates of
     ``main/<sampler>/seed<s0>`` (split ``train_fraction`` / rest, seeded). The rank agreements
     use the fixed subnet set's accuracies of ``main/<sampler>/seed<s0>`` (the long side),
     ``short/<sampler>/seed<s0>`` and ``main/<sampler>/seed<s1>`` (when the profile has a second
-    seed; else the seed-vs-seed entry is NaN).
+    seed; else the seed-vs-seed entry is NaN). ``evals``: those evaluation run dirs as
+    ``{"main": [seed s0, seed s1], "short": [seed s0]}`` (default: the profile's).
     """
     from nasrepro.metrics.ranking import kendall_tau_ci
 
@@ -379,12 +391,15 @@ def predictor_study(config: dict, out: str | Path) -> dict:
     space = space_of(config)
     seeds = seeds_of(config, PAPER)
     sampler = pc["sampler"]
-    _, _, subnets = load_prior(config)
-    long0 = read_subnet_accs(subnets_csv(config, "main", sampler, seeds[0]))
-    short0 = read_subnet_accs(subnets_csv(config, "short", sampler, seeds[0]))
+    if evals is None:
+        evals = {"main": [subnets_csv(config, "main", sampler, s).parent for s in seeds[:2]],
+                 "short": [subnets_csv(config, "short", sampler, seeds[0]).parent]}
+    _, _, subnets = load_prior(config, prior_dir)
+    long0 = read_subnet_accs(Path(evals["main"][0]) / "subnets.csv")
+    short0 = read_subnet_accs(Path(evals["short"][0]) / "subnets.csv")
     rows = [s for s in subnets if s["arch_id"] in long0]
     # the Pareto search's candidates on the same supernet are more (arch, accuracy) samples
-    search = subnets_csv(config, "main", sampler, seeds[0]).parent / "archs.jsonl"
+    search = Path(evals["main"][0]) / "archs.jsonl"
     if search.exists():
         seen = {s["arch_id"] for s in rows}
         for e in read_jsonl(search):
@@ -413,7 +428,7 @@ def predictor_study(config: dict, out: str | Path) -> dict:
                        "long_epochs": ac["supernet_train"]["epochs"]},
     }
     if len(seeds) > 1:
-        other = read_subnet_accs(subnets_csv(config, "main", sampler, seeds[1]))
+        other = read_subnet_accs(Path(evals["main"][1]) / "subnets.csv")
         result["seed_seed"] = {**kendall_tau_ci(*_aligned(long0, other), **boot),
                                "seeds": [seeds[0], seeds[1]]}
     else:
@@ -426,30 +441,46 @@ def predictor_study(config: dict, out: str | Path) -> dict:
     return result
 
 
-# --------------------------------------------------------------------------- CLI glue
-
-
-def role_spec(config: dict, role: str, index: int, search_best: str | Path | None = None
-              ) -> dict:
-    """AttentiveNAS retrains no arch in this suite (its claims are about supernets)."""
-    raise ConfigError("AttentiveNAS has no retrain roles; retrain an arch with "
-                      "`nasrepro retrain --paper attentivenas --arch JSON --out DIR`")
+# --------------------------------------------------------------------------- stages
 
 
 def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, dict]:
-    """The space and the recipe to retrain an arch by hand (``retrain --arch``)."""
+    """The space and the recipe to retrain an arch by hand (``retrain --arch``; AttentiveNAS's
+    claims are about supernets, so its grid retrains nothing)."""
     return space_of(config), config["attentivenas"]["supernet_train"]
 
 
-def add_commands(sub: Any, with_config: Any, setup: Any) -> None:
-    """``nasrepro attn-prior`` and ``nasrepro attn-predictor`` (``setup(args) -> config``: the
-    CLI's config loading, device check and thread setting)."""
-    _config = setup
+def _train_supernet_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
+    training, sampler = cell_parts(PAPER, "train_supernet", cell, ("training", "sampler"))
+    short = inputs.optional("short_eval")
+    train_supernet(config, training, sampler, seed, out,
+                   prior_dir=inputs.one("prior", "the prior study's prior.json").parent,
+                   short_eval=short.parent if short is not None else None)
 
-    p = with_config(sub.add_parser("attn-prior", help="AttentiveNAS: MACs prior + subnet set"))
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=lambda a: build_prior(_config(a), a.out_dir))
-    p = with_config(sub.add_parser("attn-predictor",
-                                   help="AttentiveNAS: predictor / short-long / seed-seed tau"))
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=lambda a: predictor_study(_config(a), a.out))
+
+def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
+    """``main/<sampler>``: the fixed subnets evaluated and the Pareto search; ``short/...``:
+    the evaluation only."""
+    training, _ = cell_parts(PAPER, "search", cell, ("training", "sampler"))
+    searcher = methods_of(config, PAPER, "searcher")[0] if training == "main" else ""
+    weights = inputs.one("supernet", "the trained supernet's supernet.pt")
+    run_search(config, training, weights.parent, searcher, seed, out,
+               prior_dir=inputs.one("prior", "the prior study's prior.json").parent)
+
+
+def _prior_study(config: dict, out: Path, inputs: Inputs) -> None:
+    build_prior(config, out)
+
+
+def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
+    main = inputs.all("main", "the main supernets' subnets.csv, seed s0 then s1")
+    evals = {"main": [f.parent for f in main],
+             "short": [inputs.one("short", "the short supernet's subnets.csv").parent]}
+    predictor_study(config, out / "predictor.json",
+                    prior_dir=inputs.one("prior", "the prior study's prior.json").parent,
+                    evals=evals)
+
+
+#: the stages and studies of the CLI vocabulary (:mod:`nasrepro.stages`)
+STAGES = {"train_supernet": _train_supernet_stage, "search": _search_stage}
+STUDIES = {"prior": _prior_study, "predictor": _predictor_study}

@@ -6,21 +6,22 @@ One space (``darts``), one search supernet, two relaxations, one trainer
 * a *group* is one search method with one setting: ``darts-1st``, ``darts-2nd``, ``snas:<level>``
   (penalty level none / mild / moderate / aggressive, lambda from ``penalty_lambdas``), or a
   baseline (``random-cell``). Its directory name replaces ``:`` by ``-`` (``snas-mild``).
-* search (``darts-snas-search``): trains the search supernet and the architecture logits with
-  the group's step strategy, each at its own official protocol: DARTS cuts the training split
-  in two halves (Sec. 3.1: weights on the first, the architecture step's batches from the
-  second); SNAS is single level and trains weights and architecture on the whole training split
-  (SNAS-Series ``train_search.py``; ``snas_search_data: half`` restricts it to the DARTS weight
-  half). After each epoch it logs (``log.csv``) the supernet's val accuracy (DARTS:
-  ``softmax(alpha)``; SNAS: a Gumbel sample per evaluation batch, as the official ``infer``, with
-  the noise-free ``softmax(log_alpha / tau)`` as ``supernet_val_acc_noise_free``), the derived
-  child's val accuracy with the inherited
-  weights and no retraining (``child_val_acc``; and after BN recalibration,
-  ``child_val_acc_recal``), its params/MACs and edges kept, the distribution's entropy and
-  expected params/MACs, and writes the derived arch of every epoch to ``archs.jsonl`` and the
-  final one to ``final.json``. Search cost = the job's wall time (``provenance.json``).
-* retrain (``nasrepro retrain --paper darts_snas --role <group> --index <i>``): the final cell
-  of the group's search with seed ``seeds[i]`` (or random cell ``i``), from scratch with the
+* search (``nasrepro search --paper darts_snas --cell <group> --seed s``): trains the search
+  supernet and the architecture logits with the group's step strategy, each at its own official
+  protocol: DARTS cuts the training split in two halves (Sec. 3.1: weights on the first, the
+  architecture step's batches from the second); SNAS is single level and trains weights and
+  architecture on the whole training split (SNAS-Series ``train_search.py``; ``snas_search_data:
+  half`` restricts it to the DARTS weight half). After each epoch it logs (``log.csv``) the
+  supernet's val accuracy (DARTS: ``softmax(alpha)``; SNAS: a Gumbel sample per evaluation batch,
+  as the official ``infer``, with the noise-free ``softmax(log_alpha / tau)`` as
+  ``supernet_val_acc_noise_free``), the derived child's val accuracy with the inherited weights
+  and no retraining (``child_val_acc``; and after BN recalibration, ``child_val_acc_recal``), its
+  params/MACs and edges kept, the distribution's entropy and expected params/MACs, and writes the
+  derived arch of every epoch to ``archs.jsonl`` and the final one to ``final.json``. Search cost
+  = the job's wall time (``provenance.json``).
+* retrain (``nasrepro retrain --paper darts_snas --cell <group> --seed s --input final=...``):
+  the final cell of the group's search at seed ``s`` (or random cell ``i``, ``s`` the i-th
+  retrain seed), from scratch with the
   evaluation protocol (cutout, drop path, auxiliary head) on the retrain preset.
 
 Scaled-down protocol (the CPU profiles): a small search preset, optionally on images
@@ -43,8 +44,10 @@ from nasrepro.config import methods_of, seeds_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import read_json, write_json, write_text
+from nasrepro.papers.darts_snas.grid import retrain_seeds
 from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
+from nasrepro.stages import Inputs, retrain_spec, seed_index
 
 PAPER = "darts_snas"
 LEVELS = ("none", "mild", "moderate", "aggressive")
@@ -304,25 +307,7 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
     return final
 
 
-# --------------------------------------------------------------------------- CLI contract
-
-
-def train_supernet(config: dict, supernet: str, sampler: str, seed: int,
-                   out_dir: str | Path) -> None:
-    """``nasrepro train-supernet --paper darts_snas --supernet GROUP --sampler METHOD``: the
-    DARTS/SNAS search *is* the supernet training, so this runs :func:`run_group_search`."""
-    group = group_of(config, supernet)
-    if sampler != group.method:
-        raise ConfigError(f"group '{group.label}' is searched by method '{group.method}', not "
-                          f"'{sampler}'; pass --sampler {group.method}")
-    run_group_search(config, supernet, seed, out_dir)
-
-
-def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: str, seed: int,
-               out_dir: str | Path) -> None:
-    """Not a separate step here: the derived arch comes out of the supernet training."""
-    raise ConfigError("darts_snas has no separate search step: the cell is derived while the "
-                      "supernet trains; run `nasrepro darts-snas-search` (or train-supernet)")
+# --------------------------------------------------------------------------- retraining
 
 
 def role_spec(config: dict, role: str, index: int,
@@ -343,7 +328,7 @@ def role_spec(config: dict, role: str, index: int,
         arch = result.best["arch"]
     else:
         if search_best is None:
-            raise ConfigError(f"role {role} needs --search-best (the search's final.json)")
+            raise ConfigError(f"group {role} needs --input final=PATH (its search's final.json)")
         arch = read_json(search_best)["arch"]
     return {"arch": arch, "seed": seed, "role": group.dirname, "index": index,
             "group": group.label}
@@ -361,12 +346,21 @@ def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, 
     return retrain_space(config, group), cfg
 
 
-def add_commands(sub: Any, with_config: Any, setup: Any) -> None:
-    """``nasrepro darts-snas-search --group G --seed S --out DIR`` (``setup(args) -> config``:
-    the CLI's config loading, device check and thread setting)."""
-    p = with_config(sub.add_parser("darts-snas-search",
-                                   help="DARTS/SNAS search of one group and seed"))
-    p.add_argument("--group", required=True, help="darts-1st, darts-2nd, snas-mild, ...")
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=lambda a: run_group_search(setup(a), a.group, a.seed, a.out))
+# --------------------------------------------------------------------------- stages
+def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
+    """The search of group ``cell`` (it trains its own supernet: DARTS/SNAS have no separate
+    train_supernet stage)."""
+    run_group_search(config, cell, seed, out)
+
+
+def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path, inputs: Inputs) -> None:
+    index = seed_index(retrain_seeds(config), seed, cell,
+                       "darts_snas.retrain_seeds, else darts_snas.seeds, else the profile's")
+    spec = role_spec(config, cell, index, inputs.optional("final"))
+    space, train_cfg = retrain_setup(config, spec)
+    retrain_spec(config, space, train_cfg, spec, out)
+
+
+#: the stages of the CLI vocabulary (:mod:`nasrepro.stages`)
+STAGES = {"search": _search_stage, "retrain": _retrain_stage}
+STUDIES: dict = {}

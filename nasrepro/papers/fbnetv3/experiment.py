@@ -1,25 +1,27 @@
 """FBNetV3 experiments (Dai et al. 2021; PAPERS.md section 4): the steps the ``fbnetv3`` rules run.
 
-Steps (CLI subcommands added by :func:`add_commands`):
+Steps (the CLI vocabulary of :mod:`nasrepro.stages`; ``STAGES`` and ``STUDIES`` below):
 
-* ``fbnetv3-pretrain``: pretrain the predictor's encoder + proxy head on random archs (free
-  MACs/params labels); writes ``proxy.pt`` and ``proxy.json`` (held-out MACs correlation).
-* ``fbnetv3-search --budget A|B --mode joint|arch_only|autotrain``: Sobol pool under the
-  budget's MACs limit, coarse stage (iteration 0 fully trained with per-epoch val accuracy,
-  early-stopping epoch, predictor refits, predictor-picked batches), fine stage (predictor-scored
-  evolution with patience), final pick (the fine stage's ``verify_top`` best predicted
-  candidates are trained like later coarse candidates; the best measured of them and of the
-  coarse stage is the search result). ``arch_only`` keeps the default recipe; ``autotrain``
-  keeps the arch fixed (recipe-only search, FBNetV3's AutoTrain).
-* ``fbnetv3-predictor``: predictor quality on held-out measured candidates (those of the joint
-  searches), for every registered predictor in ``fbnetv3.methods.predictor`` (FBNetV3
-  predictor with / without proxy pretraining, random forest) and every predictor seed.
-* ``fbnetv3-retrain --role ... [--index i]``: retrain an arch from scratch with a recipe on the
-  full train split (``nasrepro.experiments.common.retrain_arch``, the shared loop), seed
-  ``seeds[i]`` into ``<out>/seed<seeds[i]>`` (every seed of the profile when ``--index`` is
-  left out: one job per role keeps the process start-up cost low on CPU profiles). Roles:
-  ``swap/A_recipeA`` ... (recipe swap), ``autotrain/default`` and ``autotrain/autotrain``,
-  ``search/arch_only``.
+* ``nasrepro study fbnetv3 pretrain``: pretrain the predictor's encoder + proxy head on random
+  archs (free MACs/params labels); writes ``proxy.pt`` and ``proxy.json`` (held-out MACs
+  correlation).
+* ``nasrepro search --paper fbnetv3 --cell <A|B>_<joint|arch_only|autotrain> --seed s --input
+  proxy=...``: Sobol pool under the budget's MACs limit, coarse stage (iteration 0 fully trained
+  with per-epoch val accuracy, early-stopping epoch, predictor refits, predictor-picked
+  batches), fine stage (predictor-scored evolution with patience), final pick (the fine stage's
+  ``verify_top`` best predicted candidates are trained like later coarse candidates; the best
+  measured of them and of the coarse stage is the search result). ``arch_only`` keeps the
+  default recipe; ``autotrain`` keeps the arch fixed (recipe-only search, FBNetV3's AutoTrain).
+* ``nasrepro study fbnetv3 predictor --input search=... --input proxy=...``: predictor quality
+  on held-out measured candidates (those of the joint searches), for every registered predictor
+  in ``fbnetv3.methods.predictor`` (FBNetV3 predictor with / without proxy pretraining, random
+  forest) and every predictor seed.
+* ``nasrepro retrain --paper fbnetv3 --cell <role> [--seed s] [--input arch=best.json]
+  [--input recipe=best.json]``: retrain an arch from scratch with a recipe on the full train
+  split (``nasrepro.experiments.common.retrain_arch``, the shared loop), with seed ``s`` into
+  ``--out``, or without ``--seed`` every seed of the role into ``<out>/seed<s>`` (one job per
+  role keeps the process start-up cost low on CPU profiles). Roles: ``swap/A_recipeA`` ...
+  (recipe swap), ``autotrain/default`` and ``autotrain/autotrain``, ``search/arch_only``.
 
 Search training uses the first ``search_train_size`` training images (``null``: all) and the
 validation split; retraining reports the test split. A search killed mid-way resumes: every
@@ -52,12 +54,13 @@ from nasrepro.io import (
     write_json,
     write_jsonl,
 )
-from nasrepro.papers.fbnetv3.grid import role_retrain_seeds, role_seeds_key
+from nasrepro.papers.fbnetv3.grid import PAPER, role_retrain_seeds, role_seeds_key
 from nasrepro.paths import seed_dirname
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
 from nasrepro.spaces.recipe import JointSpace, RecipeSpace
+from nasrepro.stages import Inputs, cell_parts, seed_index
 
 MODES = ("joint", "arch_only", "autotrain")
 BUDGETS = ("A", "B")
@@ -516,41 +519,38 @@ def retrain_runs(config: dict, role: str, index: int | None, arch_from: str | No
                     Path(out_dir) / seed_dirname(seeds[i])) for i in indices]
 
 
-# --- CLI ------------------------------------------------------------------------------------
-def add_commands(sub: Any, with_config: Any, setup: Any) -> None:
-    """Add the ``fbnetv3-*`` subcommands to the ``nasrepro`` parser (``setup(args) -> config``:
-    the CLI's config loading, device check and thread setting)."""
-    _cfg = setup
+# --- stages -----------------------------------------------------------------------------------
+def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
+    budget, mode = cell_parts(PAPER, "search", cell.replace("_", "/", 1), ("budget", "mode"))
+    if budget not in BUDGETS or mode not in MODES:
+        raise UnknownNameError(f"cell {cell!r} of fbnetv3 search is not <budget>_<mode> with "
+                               f"budget in {', '.join(BUDGETS)} and mode in {', '.join(MODES)}")
+    run_search(config, budget, mode, inputs.one("proxy", "the pretrained proxy.pt"), seed, out)
 
-    p = with_config(sub.add_parser("fbnetv3-pretrain",
-                                   help="FBNetV3: pretrain the predictor's proxy head"))
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=lambda a: pretrain(_cfg(a), a.out))
 
-    p = with_config(sub.add_parser("fbnetv3-search", help="FBNetV3: coarse + fine search"))
-    p.add_argument("--budget", required=True, choices=BUDGETS)
-    p.add_argument("--mode", required=True, choices=MODES)
-    p.add_argument("--proxy", required=True, help="proxy.pt of fbnetv3-pretrain")
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=lambda a: run_search(_cfg(a), a.budget, a.mode, a.proxy, a.seed, a.out))
+def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path,
+                   inputs: Inputs) -> None:
+    """Retrain role ``cell``: with ``--seed``, that seed's run into ``out``; without, every
+    seed of the role into ``out/seed<s>`` (one job per role: the runs are short on CPU)."""
+    arch_from, recipe_from = inputs.optional("arch"), inputs.optional("recipe")
+    seeds = role_retrain_seeds(config, cell)
+    if seed is None:
+        retrain_runs(config, cell, None, arch_from, recipe_from, out)
+        return
+    index = seed_index(seeds, seed, cell, role_seeds_key(cell))
+    retrain(config, cell, index, arch_from, recipe_from, out)
 
-    p = with_config(sub.add_parser("fbnetv3-predictor",
-                                   help="FBNetV3: predictor ranking quality on held-out data"))
-    p.add_argument("--proxy", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("search_dirs", nargs="+")
-    p.set_defaults(func=lambda a: predictor_study(_cfg(a), a.search_dirs, a.proxy, a.out))
 
-    p = with_config(sub.add_parser("fbnetv3-retrain",
-                                   help="FBNetV3: retrain an arch with a recipe from scratch"))
-    p.add_argument("--role", required=True)
-    p.add_argument("--index", type=int, default=None,
-                   help="run index (seed seeds[i]); default: every seed")
-    p.add_argument("--arch-from", default=None, help="best.json giving the arch (default: "
-                   "AutoTrain's fixed arch)")
-    p.add_argument("--recipe-from", default=None, help="best.json giving the recipe (default: "
-                   "the default recipe)")
-    p.add_argument("--out", required=True, help="role folder; runs go to <out>/seed<s>")
-    p.set_defaults(func=lambda a: retrain_runs(_cfg(a), a.role, a.index, a.arch_from,
-                                               a.recipe_from, a.out))
+def _pretrain_study(config: dict, out: Path, inputs: Inputs) -> None:
+    pretrain(config, out)
+
+
+def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
+    searches = inputs.all("search", "the joint searches' candidates.jsonl")
+    predictor_study(config, [f.parent for f in searches],
+                    inputs.one("proxy", "the pretrained proxy.pt"), out)
+
+
+#: the stages and studies of the CLI vocabulary (:mod:`nasrepro.stages`)
+STAGES = {"search": _search_stage, "retrain": _retrain_stage}
+STUDIES = {"pretrain": _pretrain_study, "predictor": _predictor_study}

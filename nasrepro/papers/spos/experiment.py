@@ -24,10 +24,11 @@ from nasrepro.config import methods_of
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.harness import Run
 from nasrepro.io import atomic_path, read_json, write_text
-from nasrepro.papers.spos.grid import role_seeds, role_seeds_key
+from nasrepro.papers.spos.grid import PAPER, role_seeds, role_seeds_key
 from nasrepro.registry import get_method, method_settings
 from nasrepro.spaces import SearchSpace, get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
+from nasrepro.stages import Inputs, cell_parts, retrain_spec, seed_index
 
 SUPERNETS: dict[str, dict[str, Any]] = {
     "block": {"search_blocks": True, "search_channels": False},
@@ -210,7 +211,7 @@ def role_spec(config: dict, role: str, index: int,
                           f"({n_runs} {of}); pass an index in that range")
     if role.startswith("search/"):
         if search_best is None:
-            raise ConfigError(f"role {role} needs --search-best (the search's best.json)")
+            raise ConfigError(f"role {role} needs --input best=PATH (the search's best.json)")
         arch, seed = read_json(search_best)["arch"], role_seeds(config, role)[index]
     else:
         arch, seed = role_arch(config, role, index)
@@ -260,3 +261,36 @@ def inherited_accuracy(config: dict, runs: list[str | Path], supernet_dirs: dict
 def _default_scale_index(config: dict) -> int:
     space = supernet_space(config, "block")
     return space.validate({"blocks": fixed_arch(space, "all_choice_3")["blocks"]})["channels"][0]
+
+
+# --------------------------------------------------------------------------- stages
+def _train_supernet_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
+    supernet, sampler = cell_parts(PAPER, "train_supernet", cell, ("supernet", "sampler"))
+    train_supernet(config, supernet, sampler, seed, out)
+
+
+def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
+    supernet, _, searcher = cell_parts(PAPER, "search", cell, ("supernet", "sampler", "searcher"))
+    weights = inputs.one("supernet", "the trained supernet's supernet.pt")
+    run_search(config, supernet, weights.parent, searcher, seed, out)
+
+
+def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path, inputs: Inputs) -> None:
+    seeds = role_seeds(config, cell)
+    index = seed_index(seeds, seed, cell, f"{len(seeds)} {role_seeds_key(config, cell)}")
+    spec = role_spec(config, cell, index, inputs.optional("best"))
+    space, train_cfg = retrain_setup(config, spec)
+    retrain_spec(config, space, train_cfg, spec, out)
+
+
+def _inherit_study(config: dict, out: Path, inputs: Inputs) -> None:
+    dirs = {k: str(inputs.one(k, f"the {k} supernet's supernet.pt").parent)
+            for k in ("block", "block_channel")}
+    runs = [m.parent for m in inputs.all("metrics", "the retrain runs' metrics.json")]
+    inherited_accuracy(config, runs, dirs, out / "inherit.csv")
+
+
+#: the stages and studies of the CLI vocabulary (:mod:`nasrepro.stages`)
+STAGES = {"train_supernet": _train_supernet_stage, "search": _search_stage,
+          "retrain": _retrain_stage}
+STUDIES = {"inherit": _inherit_study}

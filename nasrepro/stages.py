@@ -1,0 +1,134 @@
+"""The stages every paper's jobs run, behind one command-line vocabulary (issue 14).
+
+::
+
+    nasrepro train-supernet --paper P --cell C --seed S --out DIR [--input NAME=PATH ...]
+    nasrepro search         --paper P --cell C --seed S --out DIR [--input NAME=PATH ...]
+    nasrepro retrain        --paper P --cell C --seed S --out DIR [--input NAME=PATH ...]
+    nasrepro study P NAME --out DIR [--input NAME=PATH ...]
+
+Only the paper interprets its cell (``spos``: ``block/uniform``, ``block/uniform/evolution``,
+the retrain role ``fixed/all_choice_3``; ``darts_snas``: the group ``snas-mild``;
+``attentivenas``: ``main/bestup``; ``fbnetv3``: ``A_joint``, ``swap/A_recipeB``). Each paper's
+``nasrepro.papers.<p>.experiment`` declares what it runs:
+
+* ``STAGES``: ``{stage: fn(config, cell, seed, out, inputs)}`` for the stages it has (a paper
+  without a stage has no entry: asking for it is a one-line error listing the ones it has);
+* ``STUDIES``: ``{name: fn(config, out, inputs)}``, the paper's own steps (SPOS inherit,
+  AttentiveNAS prior and predictor, FBNetV3 pretrain and predictor).
+
+Every file a job reads is on its command line as ``--input NAME=PATH`` (a name may repeat:
+a list); the CLI checks that each exists before the job starts (a missing one is a one-line
+error naming the rule that makes it). The run directory ``--out`` follows the one path grammar
+of :mod:`nasrepro.paths`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nasrepro.errors import ConfigError, UnknownNameError
+
+
+class Inputs(dict):
+    """``--input NAME=PATH`` values by name (each a list of paths, in command-line order)."""
+
+    @classmethod
+    def parse(cls, items: Sequence[str] | None) -> Inputs:
+        inputs = cls()
+        for item in items or ():
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise ConfigError(f"--input {item!r} is not NAME=PATH (e.g. --input "
+                                  "supernet=results/tiny/spos/train_supernet/block/uniform/seed0)")
+            inputs.setdefault(name, []).append(path)
+        return inputs
+
+    def one(self, name: str, what: str) -> Path:
+        """The single path of ``name``; a one-line error when it is not given."""
+        paths = self.get(name) or []
+        if len(paths) != 1:
+            given = "not given" if not paths else f"given {len(paths)} times"
+            raise ConfigError(f"--input {name}=PATH ({what}) is {given}; pass it once")
+        return Path(paths[0])
+
+    def optional(self, name: str) -> Path | None:
+        paths = self.get(name) or []
+        return Path(paths[0]) if paths else None
+
+    def all(self, name: str, what: str) -> list[Path]:
+        """Every path of ``name`` (at least one)."""
+        if not self.get(name):
+            raise ConfigError(f"--input {name}=PATH ({what}) is not given; pass it at least once")
+        return [Path(p) for p in self[name]]
+
+    def files(self) -> list[Path]:
+        return [Path(p) for paths in self.values() for p in paths]
+
+
+def cell_parts(paper: str, stage: str, cell: str, names: Sequence[str]) -> list[str]:
+    """The ``/``-separated parts of a cell, one per name (a one-line error otherwise)."""
+    parts = cell.split("/")
+    if len(parts) != len(names) or not all(parts):
+        raise UnknownNameError(f"cell {cell!r} of {paper} {stage} is not "
+                               f"{'/'.join(f'<{n}>' for n in names)}")
+    return parts
+
+
+def stage_function(module: Any, paper: str, stage: str) -> Any:
+    """The paper's function for ``stage`` (one-line error when the paper has no such stage)."""
+    stages = getattr(module, "STAGES", {})
+    if stage not in stages:
+        has = ", ".join(stages) or "none"
+        raise UnknownNameError(f"paper {paper} has no {stage} stage (its stages: {has}; its "
+                               f"studies: {', '.join(getattr(module, 'STUDIES', {})) or 'none'})")
+    return stages[stage]
+
+
+def study_function(module: Any, paper: str, name: str) -> Any:
+    studies = getattr(module, "STUDIES", {})
+    if name not in studies:
+        raise UnknownNameError(f"paper {paper} has no study {name!r}; known: "
+                               f"{', '.join(studies) or 'none'}")
+    return studies[name]
+
+
+def retrain_spec(config: dict, space: Any, train_cfg: dict, spec: dict, out: str | Path,
+                 seed: int | None = None) -> dict:
+    """Train ``spec["arch"]`` from scratch into ``out`` (``arch.json`` with the spec, then
+    :func:`nasrepro.experiments.common.retrain_arch`); the seed is ``seed``, else the spec's,
+    else the profile's first."""
+    from nasrepro.experiments.common import retrain_arch
+    from nasrepro.io import write_json
+
+    seed = seed if seed is not None else spec.get("seed", config["seeds"][0])
+    arch = space.validate(spec["arch"])
+    write_json(Path(out) / "arch.json", {**spec, "arch": arch, "seed": seed})
+    extra = {k: spec[k] for k in ("role", "index") if k in spec}
+    return retrain_arch(config, space, arch, train_cfg, seed=seed, out_dir=out, extra=extra)
+
+
+def seed_index(seeds: Sequence[int], seed: int | None, cell: str, where: str) -> int:
+    """The run index of ``seed`` among a cell's seeds (a one-line error when it is not one)."""
+    if seed is None:
+        raise ConfigError(f"retrain of {cell} needs --seed (one of {list(seeds)}: {where})")
+    if seed not in seeds:
+        raise ConfigError(f"--seed {seed} is not a seed of {cell}: its runs use {list(seeds)} "
+                          f"({where}); pass one of them")
+    return list(seeds).index(seed)
+
+
+def input_flags(wildcards: Any, input: Any) -> str:
+    """(A Snakemake ``params`` function.) ``--input NAME=PATH`` for every named input of a rule
+    except ``splits`` (which every job finds from its config): the files a job reads are on
+    its command line."""
+    flags = []
+    for name in input.keys():
+        if name == "splits":
+            continue
+        value = input[name]
+        for path in [value] if isinstance(value, str) else value:
+            flags.append(f"--input {name}={path}")
+    return " ".join(flags)
