@@ -10,7 +10,6 @@ import pytest
 
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.stages import Inputs, cell_parts, input_flags, seed_index, stage_function
-from tests.conftest import run_cli
 
 
 def test_inputs_parse_names_lists_and_bad_items() -> None:
@@ -71,8 +70,20 @@ def test_input_flags_name_every_input_but_the_splits() -> None:
     (["retrain", "--paper", "spos", "--cell", "search/block/uniform/evolution", "--seed", "0"],
      "--input best=PATH"),
 ])
-def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    proc = run_cli(*args, "--profile", "tiny", "--out", str(tmp_path / "run"))
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and message in lines[0], proc.stderr[-2000:]
+def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                 args: list[str], message: str) -> None:
+    """In-process (the subprocess path of the same errors: tests/test_misuse.py)."""
+    import torch
+
+    from nasrepro.cli import main
+
+    threads = torch.get_num_threads()  # a job sets the profile's threads
+    try:
+        rc = main([*args, "--profile", "tiny", "--out", str(tmp_path / "run")])
+    finally:
+        torch.set_num_threads(threads)
+    err = capsys.readouterr().err
+    assert rc == 2, err[-2000:]
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], err[-2000:]
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
