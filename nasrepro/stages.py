@@ -55,8 +55,20 @@ class Inputs(dict):
         return Path(paths[0])
 
     def optional(self, name: str) -> Path | None:
+        """The path of ``name``, or None when it is not given (an error when given twice)."""
         paths = self.get(name) or []
+        if len(paths) > 1:
+            raise ConfigError(f"--input {name}=PATH is given {len(paths)} times; pass it once")
         return Path(paths[0]) if paths else None
+
+    def allow(self, *names: str) -> Inputs:
+        """Refuse a name the step does not read (a misspelt ``--input`` would otherwise be
+        ignored silently)."""
+        unknown = sorted(set(self) - set(names))
+        if unknown:
+            raise ConfigError(f"--input {unknown[0]}=... is not read by this step; it reads "
+                              f"{', '.join(names) or 'no --input'}")
+        return self
 
     def all(self, name: str, what: str) -> list[Path]:
         """Every path of ``name`` (at least one)."""

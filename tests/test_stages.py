@@ -10,6 +10,9 @@ import pytest
 
 from nasrepro.errors import ConfigError, UnknownNameError
 from nasrepro.stages import Inputs, cell_parts, input_flags, seed_index, stage_function
+from tests.conftest import REPO
+
+A_FILE = str(REPO / "README.md")  # any existing file: the inputs are checked to exist first
 
 
 def test_inputs_parse_names_lists_and_bad_items() -> None:
@@ -23,6 +26,9 @@ def test_inputs_parse_names_lists_and_bad_items() -> None:
         inputs.one("metrics", "x")
     with pytest.raises(ConfigError, match="--input best=PATH"):
         inputs.one("best", "the search's best.json")
+    assert inputs.allow("supernet", "metrics", "best") is inputs
+    with pytest.raises(ConfigError, match="--input metrics=... is not read by this step"):
+        inputs.allow("supernet")
 
 
 def test_cells_and_seeds_are_checked_in_one_line() -> None:
@@ -69,6 +75,12 @@ def test_input_flags_name_every_input_but_the_splits() -> None:
     (["search", "--paper", "spos", "--seed", "0"], "search needs --cell"),
     (["retrain", "--paper", "spos", "--cell", "search/block/uniform/evolution", "--seed", "0"],
      "--input best=PATH"),
+    (["search", "--paper", "spos", "--cell", "block/uniform/evolution", "--seed", "0",
+      "--input", f"supernt={A_FILE}"], "--input supernt=... is not read by this step"),
+    (["retrain", "--paper", "fbnetv3", "--cell", "swap/A_recipeB", "--input", f"arch={A_FILE}"],
+     "takes its recipe from search B_joint: pass --input recipe="),
+    (["retrain", "--paper", "fbnetv3", "--cell", "autotrain/default", "--input",
+      f"arch={A_FILE}"], "takes its arch from its default: drop --input arch"),
 ])
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                  args: list[str], message: str) -> None:

@@ -22,15 +22,7 @@ def fb_retrain_outputs(seeds):
 FB_SEARCHES = ["A_joint", "B_joint", "A_arch_only", "A_autotrain"]
 # retrain role -> (arch from, recipe from): a search's best.json, or "" (AutoTrain's fixed
 # arch / the default recipe)
-FB_ROLES = {
-    "swap/A_recipeA": ("A_joint", "A_joint"),
-    "swap/A_recipeB": ("A_joint", "B_joint"),
-    "swap/B_recipeB": ("B_joint", "B_joint"),
-    "swap/B_recipeA": ("B_joint", "A_joint"),
-    "autotrain/default": ("", ""),
-    "autotrain/autotrain": ("", "A_autotrain"),
-    "search/arch_only": ("A_arch_only", ""),
-}
+from nasrepro.papers.fbnetv3.grid import ROLE_SOURCES as FB_ROLES  # noqa: E402
 # retrain runs: one per seed of the role (swap roles: fbnetv3.retrain_seeds; the others:
 # fbnetv3.display_retrain_seeds; both default to the profile's seeds)
 from nasrepro.papers.fbnetv3.grid import role_retrain_seeds  # noqa: E402

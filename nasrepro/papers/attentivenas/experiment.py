@@ -452,7 +452,7 @@ def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, 
 
 def _train_supernet_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
     training, sampler = cell_parts(PAPER, "train_supernet", cell, ("training", "sampler"))
-    short = inputs.optional("short_eval")
+    short = inputs.allow("prior", "short_eval").optional("short_eval")
     train_supernet(config, training, sampler, seed, out,
                    prior_dir=inputs.one("prior", "the prior study's prior.json").parent,
                    short_eval=short.parent if short is not None else None)
@@ -463,16 +463,20 @@ def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs)
     the evaluation only."""
     training, _ = cell_parts(PAPER, "search", cell, ("training", "sampler"))
     searcher = methods_of(config, PAPER, "searcher")[0] if training == "main" else ""
-    weights = inputs.one("supernet", "the trained supernet's supernet.pt")
+    weights = inputs.allow("prior", "supernet").one("supernet", "the trained supernet's "
+                                                    "supernet.pt")
     run_search(config, training, weights.parent, searcher, seed, out,
                prior_dir=inputs.one("prior", "the prior study's prior.json").parent)
 
 
 def _prior_study(config: dict, out: Path, inputs: Inputs) -> None:
+    inputs.allow()
     build_prior(config, out)
 
 
 def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
+    # subnet_set (subnets.json) and search (archs.jsonl) are read from the same run dirs
+    inputs.allow("prior", "main", "short", "subnet_set", "search")
     main = inputs.all("main", "the main supernets' subnets.csv, seed s0 then s1")
     evals = {"main": [f.parent for f in main],
              "short": [inputs.one("short", "the short supernet's subnets.csv").parent]}

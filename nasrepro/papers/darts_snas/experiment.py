@@ -350,13 +350,14 @@ def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, 
 def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
     """The search of group ``cell`` (it trains its own supernet: DARTS/SNAS have no separate
     train_supernet stage)."""
+    inputs.allow()
     run_group_search(config, cell, seed, out)
 
 
 def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path, inputs: Inputs) -> None:
     index = seed_index(retrain_seeds(config), seed, cell,
                        "darts_snas.retrain_seeds, else darts_snas.seeds, else the profile's")
-    spec = role_spec(config, cell, index, inputs.optional("final"))
+    spec = role_spec(config, cell, index, inputs.allow("final").optional("final"))
     space, train_cfg = retrain_setup(config, spec)
     retrain_spec(config, space, train_cfg, spec, out)
 

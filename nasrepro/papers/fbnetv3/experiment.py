@@ -54,7 +54,7 @@ from nasrepro.io import (
     write_json,
     write_jsonl,
 )
-from nasrepro.papers.fbnetv3.grid import PAPER, role_retrain_seeds, role_seeds_key
+from nasrepro.papers.fbnetv3.grid import PAPER, ROLE_SOURCES, role_retrain_seeds, role_seeds_key
 from nasrepro.paths import seed_dirname
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
@@ -525,6 +525,7 @@ def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs)
     if budget not in BUDGETS or mode not in MODES:
         raise UnknownNameError(f"cell {cell!r} of fbnetv3 search is not <budget>_<mode> with "
                                f"budget in {', '.join(BUDGETS)} and mode in {', '.join(MODES)}")
+    inputs.allow("proxy")
     run_search(config, budget, mode, inputs.one("proxy", "the pretrained proxy.pt"), seed, out)
 
 
@@ -532,7 +533,17 @@ def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path,
                    inputs: Inputs) -> None:
     """Retrain role ``cell``: with ``--seed``, that seed's run into ``out``; without, every
     seed of the role into ``out/seed<s>`` (one job per role: the runs are short on CPU)."""
-    arch_from, recipe_from = inputs.optional("arch"), inputs.optional("recipe")
+    arch_from, recipe_from = inputs.allow("arch", "recipe").optional("arch"), \
+        inputs.optional("recipe")
+    if cell not in ROLE_SOURCES:
+        raise UnknownNameError(f"unknown fbnetv3 retrain role {cell!r}; known: "
+                               f"{', '.join(ROLE_SOURCES)}")
+    for name, source, given in zip(("arch", "recipe"), ROLE_SOURCES[cell],
+                                   (arch_from, recipe_from), strict=True):
+        if bool(source) != (given is not None):
+            raise ConfigError(f"role {cell} takes its {name} from "
+                              + (f"search {source}: pass --input {name}=.../best.json"
+                                 if source else "its default: drop --input " + name))
     seeds = role_retrain_seeds(config, cell)
     if seed is None:
         retrain_runs(config, cell, None, arch_from, recipe_from, out)
@@ -542,11 +553,13 @@ def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path,
 
 
 def _pretrain_study(config: dict, out: Path, inputs: Inputs) -> None:
+    inputs.allow()
     pretrain(config, out)
 
 
 def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
-    searches = inputs.all("search", "the joint searches' candidates.jsonl")
+    searches = inputs.allow("proxy", "search").all("search",
+                                                   "the joint searches' candidates.jsonl")
     predictor_study(config, [f.parent for f in searches],
                     inputs.one("proxy", "the pretrained proxy.pt"), out)
 

@@ -20,6 +20,17 @@ from nasrepro.config import seeds_of
 from nasrepro.paths import run_path
 
 PAPER = "fbnetv3"
+#: retrain role -> (search whose best.json gives the arch, search that gives the recipe); ""
+#: = AutoTrain's fixed arch / the default recipe
+ROLE_SOURCES = {
+    "swap/A_recipeA": ("A_joint", "A_joint"),
+    "swap/A_recipeB": ("A_joint", "B_joint"),
+    "swap/B_recipeB": ("B_joint", "B_joint"),
+    "swap/B_recipeA": ("B_joint", "A_joint"),
+    "autotrain/default": ("", ""),
+    "autotrain/autotrain": ("", "A_autotrain"),
+    "search/arch_only": ("A_arch_only", ""),
+}
 PRETRAIN_DIR = run_path(PAPER, "study", "pretrain")
 PREDICTOR_DIR = run_path(PAPER, "study", "predictor")
 

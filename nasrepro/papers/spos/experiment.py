@@ -266,24 +266,26 @@ def _default_scale_index(config: dict) -> int:
 # --------------------------------------------------------------------------- stages
 def _train_supernet_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
     supernet, sampler = cell_parts(PAPER, "train_supernet", cell, ("supernet", "sampler"))
+    inputs.allow()
     train_supernet(config, supernet, sampler, seed, out)
 
 
 def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
     supernet, _, searcher = cell_parts(PAPER, "search", cell, ("supernet", "sampler", "searcher"))
-    weights = inputs.one("supernet", "the trained supernet's supernet.pt")
+    weights = inputs.allow("supernet").one("supernet", "the trained supernet's supernet.pt")
     run_search(config, supernet, weights.parent, searcher, seed, out)
 
 
 def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path, inputs: Inputs) -> None:
     seeds = role_seeds(config, cell)
     index = seed_index(seeds, seed, cell, f"{len(seeds)} {role_seeds_key(config, cell)}")
-    spec = role_spec(config, cell, index, inputs.optional("best"))
+    spec = role_spec(config, cell, index, inputs.allow("best").optional("best"))
     space, train_cfg = retrain_setup(config, spec)
     retrain_spec(config, space, train_cfg, spec, out)
 
 
 def _inherit_study(config: dict, out: Path, inputs: Inputs) -> None:
+    inputs.allow("block", "block_channel", "metrics")
     dirs = {k: str(inputs.one(k, f"the {k} supernet's supernet.pt").parent)
             for k in ("block", "block_channel")}
     runs = [m.parent for m in inputs.all("metrics", "the retrain runs' metrics.json")]
