@@ -202,10 +202,14 @@ def cmd_study(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
+    from nasrepro.config import profile_dir
+    from nasrepro.reporting.tables import write_paper_tables
+
     config = _load_config(args)
     report = _import_paper("tables", args.paper)
     if args.what == "table":
-        report.write_tables(config, args.out_dir)
+        write_paper_tables(args.paper, report, config, args.out_dir,
+                           args.data_dir or profile_dir(config) / "tables")
     else:
         report.write_figures(config, args.out_dir)
 
@@ -334,7 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     for what in ("table", "figure"):
         p = with_config(sub.add_parser(what, help=f"write a paper's {what} from results"))
         p.add_argument("--paper", required=True)
-        p.add_argument("--out-dir", required=True)
+        p.add_argument("--out-dir", required=True,
+                       help=f"the paper's {what}s (results/<profile>/<paper>/{what}s)")
+        if what == "table":
+            p.add_argument("--data-dir", default=None,
+                           help="where <paper>_measurements.csv and <paper>_leaderboard.csv go "
+                                "(default: results/<profile>/tables)")
         p.set_defaults(func=cmd_report, what=what)
     p = with_config(sub.add_parser("collect", help="copy a paper's tables/figures/provenance"))
     p.add_argument("--paper", required=True)

@@ -16,6 +16,13 @@ Every job of every paper writes one run directory::
 * ``seed<s>``: the replicate's seed (for a retrain: its training seed, which for a searched
   arch is the seed of the search that found it; SPOS random archs: the arch's draw).
 
+A paper's outputs sit next to its runs, the cross-paper ones under ``tables/`` and ``figures/``::
+
+    results/<profile>/<paper>/{tables,figures}/        the paper's own (rules tables, figures)
+    results/<profile>/tables/<paper>_measurements.csv  tidy rows the claims engine reads
+    results/<profile>/tables/<paper>_leaderboard.csv   searched archs, for the leaderboard
+    results/<profile>/tables/{claims,leaderboard}.*    the cross-paper tables
+
 The Snakemake rules, the jobs and the tables all build their paths with :func:`run_path`
 (relative to ``results/<profile>``, as the tables' ``run_dirs`` columns show them) or
 :func:`run_dir`; no other module spells out a layout. Torch-free: the workflow imports it.
@@ -26,6 +33,8 @@ from __future__ import annotations
 from pathlib import Path
 
 STAGES = ("train_supernet", "search", "retrain", "study")
+#: the cross-paper tables folder (relative to ``results/<profile>``)
+DATA_DIR = "tables"
 
 
 def run_path(paper: str, stage: str, cell: str, seed: int | str | None = None) -> str:
@@ -53,3 +62,16 @@ def run_dir(config: dict, paper: str, stage: str, cell: str,
     from nasrepro.config import profile_dir
 
     return profile_dir(config) / run_path(paper, stage, cell, seed)
+
+
+def output_path(paper: str, kind: str) -> str:
+    """``<paper>/tables`` or ``<paper>/figures``: the paper's own tables or figures (relative to
+    ``results/<profile>``; collected into ``paper/<profile>/<paper>/<kind>``)."""
+    if kind not in ("tables", "figures"):
+        raise ValueError(f"kind {kind!r} is not tables or figures")
+    return f"{paper}/{kind}"
+
+
+def data_table_path(paper: str, name: str) -> str:
+    """``tables/<paper>_<name>.csv`` (``name``: measurements or leaderboard)."""
+    return f"{DATA_DIR}/{paper}_{name}.csv"

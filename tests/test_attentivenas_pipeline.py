@@ -22,14 +22,15 @@ def an_results(tiny_dag: tuple[Path, Path]) -> Path:
 def test_tables(an_results: Path) -> None:
     for name in ("pareto", "predictor"):
         for ext in ("csv", "md", "tex"):
-            assert (an_results / "tables" / f"attentivenas_{name}.{ext}").stat().st_size > 0
-    pareto = pd.read_csv(an_results / "tables" / "attentivenas_pareto.csv")
+            table = an_results / "attentivenas" / "tables" / f"attentivenas_{name}.{ext}"
+            assert table.stat().st_size > 0
+    pareto = pd.read_csv(an_results / "attentivenas" / "tables" / "attentivenas_pareto.csv")
     assert list(pareto["sampler"]) == ["uniform", "BestUp-3", "WorstUp-3"]
     bucket_cols = [c for c in pareto.columns if c.startswith("top1 ")]
     assert len(bucket_cols) == 3  # report_buckets of the tiny profile
     assert (pareto["n"] == 2).all() and (pareto["hypervolume_mean"] > 0).all()
     assert ((pareto["max_subnet_acc_mean"] > 10) & (pareto["max_subnet_acc_mean"] <= 100)).all()
-    pred = pd.read_csv(an_results / "tables" / "attentivenas_predictor.csv")
+    pred = pd.read_csv(an_results / "attentivenas" / "tables" / "attentivenas_predictor.csv")
     assert len(pred) == 3 and (pred["n"] >= 3).all()
     assert ((pred["ci_low"] <= pred["tau"]) & (pred["tau"] <= pred["ci_high"])).all()
 
@@ -54,7 +55,8 @@ def test_measurements_and_leaderboard(an_results: Path) -> None:
 def test_figures_and_run_files(an_results: Path) -> None:
     for name in ("pareto", "predictor", "sampling"):
         for ext in ("pdf", "png"):
-            assert (an_results / "figures" / f"attentivenas_{name}.{ext}").stat().st_size > 0
+            figure = an_results / "attentivenas" / "figures" / f"attentivenas_{name}.{ext}"
+            assert figure.stat().st_size > 0
     run = an_results / "attentivenas" / "train_supernet" / "main" / "bestup" / "seed0"
     sampled = pd.read_csv(run / "sampled_macs.csv")
     # 2 epochs x 8 steps x 1 middle subnet, each inside the space's MACs range

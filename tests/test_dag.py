@@ -13,13 +13,14 @@ import pytest
 from nasrepro.config import load_config
 from tests.conftest import REPO
 
+#: each paper's own rules in a profile's whole DAG (its tables, figures and collect jobs are the
+#: {paper} jobs of the rules tables, figures and collect)
 PAPER_RULES = {
-    "spos": ("spos_train_supernet", "spos_search", "spos_retrain", "spos_inherit",
-             "spos_tables", "spos_figures", "paper_spos"),
-    "darts_snas": ("darts_snas_tables", "darts_snas_figures", "paper_darts_snas"),
-    "attentivenas": ("attentivenas_train_supernet", "attentivenas_tables",
-                     "attentivenas_figures", "paper_attentivenas"),
-    "fbnetv3": ("fbnetv3_tables", "fbnetv3_figures", "paper_fbnetv3"),
+    "spos": ("spos_train_supernet", "spos_search", "spos_retrain", "spos_inherit"),
+    "darts_snas": ("darts_snas_search", "darts_snas_retrain"),
+    "attentivenas": ("attentivenas_train_supernet", "attentivenas_search",
+                     "attentivenas_predictor"),
+    "fbnetv3": ("fbnetv3_pretrain", "fbnetv3_search", "fbnetv3_retrain"),
 }
 
 
@@ -38,11 +39,13 @@ def test_dry_run_lists_every_paper_and_the_report(tmp_path, profile: str) -> Non
     papers = load_config(profile)["papers"]  # imagenet: the three ImageNet papers
     for paper, rules in PAPER_RULES.items():
         if paper not in papers:
-            assert f"paper_{paper}" not in out, f"{paper} is not in the {profile} profile"
+            assert not any(rule in out for rule in rules), f"{paper} is not in {profile}"
+            assert f"/{paper}/tables" not in out, f"{paper} is not in the {profile} profile"
             continue
         for rule in rules:
             assert rule in out, f"{rule} ({paper}) missing from the {profile} DAG"
-    for rule in ("data", "claims", "leaderboard", "report"):
+        assert f"/{paper}/tables" in out and f"/{paper}/figures" in out, (paper, profile)
+    for rule in ("data", "tables", "figures", "collect", "claims", "leaderboard", "report"):
         assert rule in out, f"{rule} missing from the {profile} DAG"
 
 
@@ -92,9 +95,10 @@ def test_dry_run_of_one_paper_target(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
     for rule in ("data", "spos_train_supernet", "spos_search", "spos_retrain",
-                 "spos_inherit", "spos_tables", "spos_figures"):
+                 "spos_inherit", "tables", "figures"):
         assert rule in out, f"{rule} missing from the tiny spos DAG"
-    assert "darts_snas_tables" not in out and "attentivenas_train_supernet" not in out
+    assert "spos/tables" in out and "darts_snas/tables" not in out
+    assert "darts_snas_search" not in out and "attentivenas_train_supernet" not in out
 
 
 def test_bad_config_value_fails_with_one_line(tmp_path) -> None:

@@ -28,7 +28,7 @@ def results(tiny_dag: tuple[Path, Path]) -> Path:
 
 
 def test_tables(results: Path) -> None:
-    tables = results / "tables"
+    tables = results / "darts_snas" / "tables"
     for name in ("child_accuracy", "retrain", "penalty"):
         for ext in ("csv", "md", "tex"):
             assert (tables / f"darts_snas_{name}.{ext}").stat().st_size > 0
@@ -106,7 +106,7 @@ def test_retrain_runs(results: Path) -> None:
 
 def test_figures(results: Path) -> None:
     for name in ("search_curves", "child_accuracy", "entropy", "cells"):
-        pdf = results / "figures" / f"darts_snas_{name}.pdf"
-        png = results / "figures" / f"darts_snas_{name}.png"
+        pdf = results / "darts_snas" / "figures" / f"darts_snas_{name}.pdf"
+        png = results / "darts_snas" / "figures" / f"darts_snas_{name}.png"
         assert pdf.read_bytes()[:4] == b"%PDF"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -22,7 +22,7 @@ def fb_results(tiny_dag: tuple[Path, Path]) -> Path:
 
 
 def test_tables_exist_and_have_their_rows(fb_results: Path) -> None:
-    tables = fb_results / "tables"
+    tables = fb_results / "fbnetv3" / "tables"
     for name in ("recipe_swap", "autotrain", "predictor", "early_stopping", "search"):
         for ext in ("csv", "md", "tex"):
             assert (tables / f"fbnetv3_{name}.{ext}").stat().st_size > 0
@@ -83,5 +83,6 @@ def test_searched_archs_respect_budgets_and_runs_have_provenance(fb_results: Pat
 
 def test_figures_exist(fb_results: Path) -> None:
     for name in ("fbnetv3_early_stopping", "fbnetv3_predictor", "fbnetv3_search"):
-        assert (fb_results / "figures" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
-        assert (fb_results / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        figures = fb_results / "fbnetv3" / "figures"
+        assert (figures / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+        assert (figures / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -38,6 +38,6 @@ def test_gpu_profile_gives_every_gpu_job_slots(tmp_path: Path) -> None:
     assert {r for r, res in config["set-resources"].items() if "gpu_slots" in res} == gpu_rules
     # memory and runtime come from the workflow profile (no rule hard-codes them)
     assert memory["spos_train_supernet"] == ("4000", "600")
-    assert memory["spos_tables"] == ("2000", "10")
+    assert memory["tables"] == ("2000", "10")
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
         assert "mem_mb" not in smk.read_text() and "runtime=" not in smk.read_text(), smk

@@ -342,7 +342,7 @@ def test_collect_without_the_papers_tables(tmp_path: Path, tiny_config: Path) ->
     out = tmp_path / "paper" / "spos"
     msg = one_line_error(run_cli("collect", "--config-file", str(tiny_config), "--paper",
                                  "spos", "--out-dir", str(out)))
-    assert "spos_measurements.csv is missing" in msg and "rule spos_tables" in msg
+    assert "spos_measurements.csv is missing" in msg and "rule tables" in msg
     assert not out.exists()
 
 
@@ -435,7 +435,7 @@ def test_leaderboard_without_its_inputs(tmp_path: Path, tiny_config: Path) -> No
     naming the missing table and its rule, not an empty leaderboard."""
     msg = one_line_error(run_cli("leaderboard", "--config-file", str(tiny_config),
                                  "--out-dir", str(tmp_path / "tables")))
-    assert "missing input" in msg and "spos_leaderboard.csv" in msg and "rule spos_tables" in msg
+    assert "missing input" in msg and "spos_leaderboard.csv" in msg and "rule tables" in msg
     assert not (tmp_path / "tables").exists()
 
 

@@ -24,8 +24,8 @@ def spos_results(tiny_dag: tuple[Path, Path]) -> Path:
 def test_tables_have_the_papers_rows(spos_results: Path) -> None:
     for n in (3, 4):
         for ext in ("csv", "md", "tex"):
-            assert (spos_results / "tables" / f"spos_table{n}.{ext}").stat().st_size > 0
-    t3 = pd.read_csv(spos_results / "tables" / "spos_table3.csv")
+            assert (spos_results / "spos" / "tables" / f"spos_table{n}.{ext}").stat().st_size > 0
+    t3 = pd.read_csv(spos_results / "spos" / "tables" / "spos_table3.csv")
     rows = list(t3["row"])
     assert rows[:4] == ["all choice_3", "all choice_5", "all choice_7", "all choice_x"]
     assert "random select (3 times)" in rows
@@ -33,7 +33,7 @@ def test_tables_have_the_papers_rows(spos_results: Path) -> None:
     assert "SPS (flops-binned) + evolution" in rows
     # the plug-in searcher appears in the table with its own retrained row
     assert "SPS + toy-search" in rows
-    t4 = pd.read_csv(spos_results / "tables" / "spos_table4.csv")
+    t4 = pd.read_csv(spos_results / "spos" / "tables" / "spos_table4.csv")
     assert list(t4["row"]) == [
         "all choice_3", "rand sel. channels (3 times)", "choice_3 + channel search",
         "rand sel. blocks + channels (3 times)", "block search",
@@ -43,7 +43,7 @@ def test_tables_have_the_papers_rows(spos_results: Path) -> None:
         assert (table["macs_m"] > 0).all() and (table["params_m"] > 0).all()
         assert table.loc[table["n"] > 1, "top1"].str.contains("±").all()
     assert (t3.loc[t3["row"].str.startswith("random"), "n"] == 3).all()
-    md = (spos_results / "tables" / "spos_table3.md").read_text()
+    md = (spos_results / "spos" / "tables" / "spos_table3.md").read_text()
     assert "ours (fully-equipped)" in md
 
 
@@ -51,7 +51,7 @@ def test_all_choice_macs_differ_and_searched_archs_respect_limit(spos_results: P
     from nasrepro.config import load_config
     from nasrepro.papers.spos.experiment import macs_limit
 
-    t3 = pd.read_csv(spos_results / "tables" / "spos_table3.csv").set_index("row")
+    t3 = pd.read_csv(spos_results / "spos" / "tables" / "spos_table3.csv").set_index("row")
     macs = t3.loc[["all choice_3", "all choice_5", "all choice_7"], "macs_m"].to_list()
     assert macs[0] < macs[1] < macs[2]  # larger kernels cost more
     limit = macs_limit(load_config("tiny"))
@@ -62,8 +62,8 @@ def test_all_choice_macs_differ_and_searched_archs_respect_limit(spos_results: P
 
 def test_figures_exist(spos_results: Path) -> None:
     for name in ("spos_search_curve", "spos_supernet_vs_standalone"):
-        pdf = spos_results / "figures" / f"{name}.pdf"
-        png = spos_results / "figures" / f"{name}.png"
+        pdf = spos_results / "spos" / "figures" / f"{name}.pdf"
+        png = spos_results / "spos" / "figures" / f"{name}.png"
         assert pdf.read_bytes()[:4] == b"%PDF"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

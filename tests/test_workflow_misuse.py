@@ -196,7 +196,7 @@ def test_a_config_change_reruns_exactly_the_jobs_that_read_it(tmp_path: Path) ->
         if path.suffix:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
-        else:  # directory() outputs of the paper_<paper> rules
+        else:  # directory() outputs of the rules tables, figures and collect
             path.mkdir(parents=True, exist_ok=True)
     touched = snakemake(tmp_path, "all", "--touch", "--forceall", "--cores", "1")
     assert touched.returncode == 0, touched.stderr[-3000:]
@@ -207,16 +207,17 @@ def test_a_config_change_reruns_exactly_the_jobs_that_read_it(tmp_path: Path) ->
     jobs = _dry_run_jobs(snakemake(tmp_path, "all", "-n", "--cores", "1",
                                    config=("spos={search: {generations: 4}}",)))
     spos_jobs = {"spos_train_supernet", "spos_search", "spos_retrain", "spos_inherit",
-                 "spos_tables", "spos_figures", "paper_spos"}
+                 "tables", "figures", "collect"}
     downstream = {"claims", "leaderboard", "report", "paper", "all", "spos"}
     assert spos_jobs <= set(jobs), jobs
+    assert jobs["tables"] == jobs["figures"] == jobs["collect"] == 1, jobs  # SPOS's only
     assert set(jobs) <= spos_jobs | downstream | {"resolved_config"}, jobs
     assert not any(r.startswith(("darts_snas", "attentivenas", "fbnetv3")) or r == "data"
                    for r in jobs), jobs
 
     jobs = _dry_run_jobs(snakemake(tmp_path, "all", "-n", "--cores", "1",
                                    config=("attentivenas={report_buckets: 4}",)))
-    assert "attentivenas_train_supernet" in jobs
+    assert "attentivenas_train_supernet" in jobs and jobs["tables"] == 1, jobs
     assert not any(r.startswith(("spos", "darts_snas", "fbnetv3")) or r == "data"
                    for r in jobs), jobs
     # a setting no result depends on rewrites the config file and reruns no job (`all` is the

@@ -60,7 +60,8 @@ def producing_rule(config: dict, path: str | Path) -> str | None:
     (:mod:`nasrepro.paths`): the rule is ``<paper>_<stage>`` (``<paper>_<name>`` for a study).
     """
     from nasrepro.config import PAPERS, profile_dir
-    from nasrepro.paths import STAGES
+    from nasrepro.paths import DATA_DIR, STAGES, data_table_path
+    from nasrepro.reporting.tables import DATA_TABLES
 
     try:
         parts = Path(path).resolve().relative_to(profile_dir(config).resolve()).parts
@@ -73,14 +74,14 @@ def producing_rule(config: dict, path: str | Path) -> str | None:
         return "resolved_config"
     if head == "data":
         return "data"
-    if head in ("tables", "figures") and len(parts) == 2:
-        for stem in ("claims", "leaderboard"):
-            if head == "tables" and name.split(".")[0] == stem:
-                return stem
-        for paper in PAPERS:
-            if name.startswith(f"{paper}_"):
-                return f"{paper}_{head}"
-        return None
+    if head == DATA_DIR and len(parts) == 2:  # the cross-paper tables
+        stem = name.split(".")[0]
+        if stem in ("claims", "leaderboard"):
+            return stem
+        data = {data_table_path(p, n) for p in PAPERS for n in DATA_TABLES}
+        return "tables" if "/".join(parts) in data else None
+    if head in PAPERS and len(parts) >= 2 and parts[1] in ("tables", "figures"):
+        return parts[1]  # rules tables and figures ({paper} wildcard)
     if head not in PAPERS or len(parts) < 4 or parts[1] not in STAGES:
         return None
     stage, cell = parts[1], parts[2]
@@ -102,7 +103,12 @@ def missing_input_message(config: dict | None, path: str | Path) -> str:
     if rule is None:
         return f"missing input {path}; make or restore it, then rerun"
     where = "" if config["results_dir"] == "results" else f" results_dir={config['results_dir']}"
-    return (f"missing input {path}; it is made by rule {rule}: run `snakemake {path} --config "
+    from nasrepro.config import PAPERS
+
+    target = Path(path)  # a file in a paper's tables/figures folder: the folder is the target
+    target = next((p for p in (target, *target.parents)
+                   if p.name in ("tables", "figures") and p.parent.name in PAPERS), target)
+    return (f"missing input {path}; it is made by rule {rule}: run `snakemake {target} --config "
             f"profile={config['profile']}{where}` (or the whole DAG) first")
 
 

@@ -18,10 +18,13 @@ import pandas as pd
 from nasrepro.config import profile_dir
 from nasrepro.errors import MissingInputError
 from nasrepro.io import atomic_path, read_json, write_json
+from nasrepro.paths import data_table_path, output_path
+from nasrepro.reporting.tables import DATA_TABLES
 
 
 def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
-    """Copy ``<paper>_*`` tables/figures and summarise provenance into ``out_dir``.
+    """Copy the paper's tables/figures (``results/<profile>/<paper>/{tables,figures}``) and its
+    measurements/leaderboard CSVs into ``out_dir``/{tables,figures}; summarise provenance.
 
     Raises:
         MissingInputError: the paper's tables (``<paper>_measurements.csv``) are not there;
@@ -29,16 +32,19 @@ def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
     """
     src = profile_dir(config)
     out_dir = Path(out_dir)
-    measurements = src / "tables" / f"{paper}_measurements.csv"
-    if not measurements.exists():
-        raise MissingInputError(
-            f"{measurements} is missing: nothing to collect for {paper}; run `snakemake "
-            f"{paper} --config profile={config['profile']}` first (rule {paper}_tables makes it)")
+    data = [src / data_table_path(paper, name) for name in DATA_TABLES]
+    for f in data:
+        if not f.exists():
+            raise MissingInputError(
+                f"{f} is missing: nothing to collect for {paper}; run `snakemake {paper} "
+                f"--config profile={config['profile']}` first (rule tables makes it)")
+    copies = [(f, out_dir / "tables" / f.name) for f in data]
     for kind in ("tables", "figures"):
-        files = sorted((src / kind).glob(f"{paper}_*"))
-        for f in files:
-            with atomic_path(out_dir / kind / f.name) as tmp:
-                shutil.copyfile(f, tmp)
+        folder = src / output_path(paper, kind)
+        copies += [(f, out_dir / kind / f.name) for f in sorted(folder.glob(f"{paper}_*"))]
+    for f, dest in copies:
+        with atomic_path(dest) as tmp:
+            shutil.copyfile(f, tmp)
     runs = []
     for prov_file in sorted((src / paper).rglob("provenance.json")):
         prov = read_json(prov_file)

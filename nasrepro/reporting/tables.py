@@ -14,6 +14,7 @@ import contextlib
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -191,3 +192,25 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, lineterminator="\n")
     return path
+
+
+#: the tidy CSVs every paper's table step writes next to the other papers' (the claims engine
+#: and the cross-paper leaderboard read them): ``<data_dir>/<paper>_<name>.csv``
+DATA_TABLES = ("measurements", "leaderboard")
+
+
+def write_paper_tables(paper: str, tables_module: Any, config: dict, out_dir: str | Path,
+                       data_dir: str | Path) -> None:
+    """One paper's table step: its display tables into ``out_dir``
+    (``results/<profile>/<paper>/tables``) and its :data:`DATA_TABLES` CSVs into ``data_dir``
+    (``results/<profile>/tables``).
+
+    ``tables_module`` is ``nasrepro.papers.<paper>.tables``: its ``write_tables(config, out_dir)``
+    writes the paper's own tables and returns ``{"measurements": df, "leaderboard": df}``.
+    """
+    data = tables_module.write_tables(config, out_dir)
+    missing = [name for name in DATA_TABLES if name not in data]
+    if missing:
+        raise TypeError(f"{tables_module.__name__}.write_tables returned no {missing}")
+    for name in DATA_TABLES:
+        write_csv(data[name], Path(data_dir) / f"{paper}_{name}.csv")

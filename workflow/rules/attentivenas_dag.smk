@@ -49,9 +49,3 @@ AN_SAMPLED = [f"{an_dir('main', s, seed)}/sampled_macs.csv"
               for s in AN_SAMPLERS for seed in AN_SEEDS]
 AN_SHORT_EVAL = f"{an_eval_dir('short', AN_PRED_SAMPLER, AN_SEEDS[0])}/subnets.csv"
 AN_PREDICTOR_JSON = f"{P}/{_AN_PREDICTOR_DIR}/predictor.json"
-AN_TABLES = expand(f"{P}/tables/attentivenas_{{name}}.{{ext}}", name=["pareto", "predictor"],
-                   ext=["csv", "md", "tex"])
-AN_DATA = [f"{P}/tables/attentivenas_measurements.csv",
-           f"{P}/tables/attentivenas_leaderboard.csv"]
-AN_FIGURES = expand(f"{P}/figures/attentivenas_{{name}}.{{ext}}",
-                    name=["pareto", "predictor", "sampling"], ext=["pdf", "png"])

@@ -16,13 +16,6 @@ DS_RETRAIN_SEEDS = _ds_retrain_seeds(config)
 DS_FINALS = [f"{P}/{ds_search_path(g, s)}/final.json" for g in DS_SEARCH for s in DS_SEEDS]
 DS_METRICS = [f"{P}/{ds_retrain_path(g, s)}/metrics.json" for g in DS_ALL
               for s in DS_RETRAIN_SEEDS]
-DS_TABLES = expand(f"{P}/tables/darts_snas_{{name}}.{{ext}}",
-                   name=["child_accuracy", "retrain", "penalty"], ext=["csv", "md", "tex"])
-DS_EXTRA_CSV = [f"{P}/tables/darts_snas_measurements.csv",
-                f"{P}/tables/darts_snas_leaderboard.csv"]
-DS_FIGURES = expand(f"{P}/figures/darts_snas_{{name}}.{{ext}}",
-                    name=["search_curves", "child_accuracy", "entropy", "cells"],
-                    ext=["pdf", "png"])
 
 
 def _ds_retrain_input(wc):

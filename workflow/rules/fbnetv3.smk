@@ -123,84 +123,9 @@ use rule fbnetv3_retrain as fbnetv3_retrain_display with:
         role="|".join(r for r in FB_ROLES if not r.startswith("swap/")),
 
 
-rule fbnetv3_tables:
-    """Recipe swap, AutoTrain, predictor, early stopping and search tables + measurements."""
-    input:
-        FB_METRICS,
-        f"{FB_PREDICTOR_DIR}/predictor_runs.csv",
-        [f"{fb_search_dir(s)}/summary.json" for s in FB_SEARCHES],
-    output:
-        report(FB_TABLES, category="FBNetV3", caption="../report/fbnetv3_tables.rst"),
-        FB_EXTRA_CSV,
-    params:
-        config=JOB_CONFIG,
-        config_hash=CFG_HASH["fbnetv3"],
-        out=lambda wc, output: Path(output[0]).parent,
-    log:
-        f"{LOGS}/fbnetv3/tables.log",
-    benchmark:
-        f"{BENCH}/fbnetv3/tables.tsv"
-    conda:
-        "../../environment.yml"
-    shell:
-        "nasrepro table {params.config} --config-hash {params.config_hash}"
-        " --paper fbnetv3 --out-dir {params.out}"
-        " 2>&1 | tee {log}"
-
-
-rule fbnetv3_figures:
-    """Early-stopping correlation, predictor scatter, search progress."""
-    input:
-        f"{FB_PREDICTOR_DIR}/predictions.csv",
-        [f"{fb_search_dir(s)}/coarse.csv" for s in FB_SEARCHES],
-        [f"{fb_search_dir(s)}/early_stop.csv" for s in FB_SEARCHES],
-    output:
-        report(FB_FIGURES, category="FBNetV3", caption="../report/fbnetv3_figures.rst"),
-    params:
-        config=JOB_CONFIG,
-        config_hash=CFG_HASH["fbnetv3"],
-        out=lambda wc, output: Path(output[0]).parent,
-    log:
-        f"{LOGS}/fbnetv3/figures.log",
-    benchmark:
-        f"{BENCH}/fbnetv3/figures.tsv"
-    conda:
-        "../../environment.yml"
-    shell:
-        "nasrepro figure {params.config} --config-hash {params.config_hash}"
-        " --paper fbnetv3 --out-dir {params.out} 2>&1"
-        " | tee {log}"
-
-
-rule fbnetv3:
-    """Target: every FBNetV3 table and figure of the profile."""
-    input:
-        FB_TABLES,
-        FB_EXTRA_CSV,
-        FB_FIGURES,
-
-
-rule paper_fbnetv3:
-    """Copy the FBNetV3 tables, figures and provenance into paper/<profile>/fbnetv3."""
-    input:
-        FB_TABLES,
-        FB_EXTRA_CSV,
-        FB_FIGURES,
-    output:
-        directory(f"{PAPER_DIR}/fbnetv3"),
-    params:
-        config=JOB_CONFIG,
-        config_hash=CFG_HASH["fbnetv3"],
-    log:
-        f"{LOGS}/fbnetv3/paper.log",
-    benchmark:
-        f"{BENCH}/paper_fbnetv3.tsv"
-    conda:
-        "../../environment.yml"
-    shell:
-        "nasrepro collect {params.config} --config-hash {params.config_hash}"
-        " --paper fbnetv3 --out-dir {output} 2>&1 | tee {log}"
-
-
-PAPER_TARGETS["fbnetv3"] = rules.fbnetv3.input
-PAPER_OUTPUTS["fbnetv3"] = rules.paper_fbnetv3.output
+# What the paper's tables and figures read (rules tables and figures in report.smk)
+TABLE_INPUTS["fbnetv3"] = [*FB_METRICS, f"{FB_PREDICTOR_DIR}/predictor_runs.csv",
+    *[f"{fb_search_dir(s)}/summary.json" for s in FB_SEARCHES]]
+FIGURE_INPUTS["fbnetv3"] = [f"{FB_PREDICTOR_DIR}/predictions.csv",
+    *[f"{fb_search_dir(s)}/{name}" for s in FB_SEARCHES
+      for name in ("coarse.csv", "early_stop.csv")]]

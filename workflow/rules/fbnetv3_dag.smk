@@ -31,12 +31,6 @@ FB_SWAP_SEEDS = role_retrain_seeds(config, "swap/")
 FB_DISPLAY_SEEDS = role_retrain_seeds(config, "autotrain/")
 FB_METRICS = [f"{P}/{_fb_retrain_path(role, s)}/metrics.json" for role in FB_ROLES
               for s in role_retrain_seeds(config, role)]
-FB_TABLES = expand(f"{P}/tables/fbnetv3_{{name}}.{{ext}}",
-                   name=["recipe_swap", "autotrain", "predictor", "early_stopping", "search"],
-                   ext=["csv", "md", "tex"])
-FB_EXTRA_CSV = [f"{P}/tables/fbnetv3_measurements.csv", f"{P}/tables/fbnetv3_leaderboard.csv"]
-FB_FIGURES = expand(f"{P}/figures/fbnetv3_{{name}}.{{ext}}",
-                    name=["early_stopping", "predictor", "search"], ext=["pdf", "png"])
 
 
 def fb_retrain_input(wc):

@@ -1,8 +1,97 @@
-# Cross-paper outputs: the claims check, the leaderboard and the reproduction report.
-# Each paper's rules file (workflow/rules/<paper>.smk) defines its target rule <paper>, writes
-# {P}/tables/<paper>_measurements.csv and <paper>_leaderboard.csv in its table step, has a rule
-# paper_<paper> that copies its tables/figures into {PAPER_DIR}/<paper>, and registers
-# PAPER_TARGETS[<paper>] and PAPER_OUTPUTS[<paper>].
+# Rules by stage for every paper ({paper} wildcard): its tables, its figures, the copy of both into
+# paper/<profile>/<paper>; then the cross-paper claims check, leaderboard and reproduction report.
+# A paper's rules file (workflow/rules/<paper>.smk) has only its computing stages and studies and
+# says what its tables and figures read: TABLE_INPUTS[<paper>], FIGURE_INPUTS[<paper>]. Each
+# paper's tables module (nasrepro/papers/<paper>/tables.py) names its own tables and figures.
+
+
+include: "report_dag.smk"
+
+
+rule tables:
+    """A paper's tables (csv/md/tex) in results/<profile>/<paper>/tables, and its tidy
+    measurements and leaderboard CSVs in results/<profile>/tables (the claims engine and the
+    leaderboard read those)."""
+    input:
+        table_inputs,
+    output:
+        tables=report(directory(f"{P}/{output_path('{paper}', 'tables')}"),
+                      patterns=["{name}.{ext}"], category=paper_title,
+                      caption="../report/tables.rst"),
+        measurements=f"{P}/{data_table_path('{paper}', 'measurements')}",
+        leaderboard=f"{P}/{data_table_path('{paper}', 'leaderboard')}",
+    wildcard_constraints:
+        paper="|".join(PAPERS),
+    params:
+        config=JOB_CONFIG,
+        config_hash=paper_config_hash,
+        data_dir=data_dir,
+    log:
+        f"{LOGS}/{{paper}}/tables.log",
+    benchmark:
+        f"{BENCH}/{{paper}}/tables.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro table {params.config} --config-hash {params.config_hash} --paper {wildcards.paper}"
+        " --out-dir {output.tables} --data-dir {params.data_dir} 2>&1 | tee {log}"
+
+
+rule figures:
+    """A paper's figures (pdf/png) in results/<profile>/<paper>/figures."""
+    input:
+        figure_inputs,
+    output:
+        report(directory(f"{P}/{output_path('{paper}', 'figures')}"), patterns=["{name}.{ext}"],
+               category=paper_title, caption="../report/figures.rst"),
+    wildcard_constraints:
+        paper="|".join(PAPERS),
+    params:
+        config=JOB_CONFIG,
+        config_hash=paper_config_hash,
+    log:
+        f"{LOGS}/{{paper}}/figures.log",
+    benchmark:
+        f"{BENCH}/{{paper}}/figures.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro figure {params.config} --config-hash {params.config_hash}"
+        " --paper {wildcards.paper} --out-dir {output} 2>&1 | tee {log}"
+
+
+rule collect:
+    """Copy a paper's tables, figures and provenance into paper/<profile>/<paper> (committed for
+    the default profile)."""
+    input:
+        collect_inputs,
+    output:
+        directory(f"{PAPER_DIR}/{{paper}}"),
+    wildcard_constraints:
+        paper="|".join(PAPERS),
+    params:
+        config=JOB_CONFIG,
+        config_hash=paper_config_hash,
+    log:
+        f"{LOGS}/{{paper}}/paper.log",
+    benchmark:
+        f"{BENCH}/paper_{{paper}}.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro collect {params.config} --config-hash {params.config_hash}"
+        " --paper {wildcards.paper} --out-dir {output} 2>&1 | tee {log}"
+
+
+# One target rule per paper (`snakemake spos`): its tables and figures.
+for _paper in PAPERS:
+
+    rule:
+        name:
+            _paper
+        input:
+            paper_outputs(_paper),
+
 CLAIMS = expand(f"{P}/tables/claims.{{ext}}", ext=["csv", "md", "tex"])
 LEADERBOARD = expand(f"{P}/tables/leaderboard.{{ext}}", ext=["csv", "md", "tex"])
 
@@ -12,7 +101,7 @@ rule claims:
     statistics: reproduced / not reproduced / inconclusive / underpowered / not testable /
     not run)."""
     input:
-        [f"{P}/tables/{p}_measurements.csv" for p in ENABLED_PAPERS],
+        [f"{P}/{data_table_path(p, 'measurements')}" for p in ENABLED_PAPERS],
         claims="paper/claims.yaml",
     output:
         report(CLAIMS, category="Claims", caption="../report/claims.rst"),
@@ -34,7 +123,7 @@ rule claims:
 rule leaderboard:
     """Every searched arch of every method, per space: MACs, params, top-1, search cost."""
     input:
-        [f"{P}/tables/{p}_leaderboard.csv" for p in ENABLED_PAPERS],
+        [f"{P}/{data_table_path(p, 'leaderboard')}" for p in ENABLED_PAPERS],
     output:
         report(LEADERBOARD, category="Leaderboard", caption="../report/leaderboard.rst"),
     params:
@@ -59,7 +148,7 @@ rule report:
     input:
         CLAIMS,
         LEADERBOARD,
-        [PAPER_OUTPUTS[p] for p in ENABLED_PAPERS],
+        [f"{PAPER_DIR}/{p}" for p in ENABLED_PAPERS],
         template="paper/report_template.md",
         published="paper/published.yaml",
     output:

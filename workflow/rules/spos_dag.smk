@@ -47,10 +47,6 @@ SPOS_CURVES = [
     f"{spos_search_dir('block', s, q, seed)}/curve.csv"
     for s in SP_SAMPLERS for q in SP_SEARCHERS for seed in supernet_seeds(config, "block", s)
 ]
-SPOS_TABLES = expand(f"{P}/tables/spos_table{{n}}.{{ext}}", n=[3, 4], ext=["csv", "md", "tex"])
-SPOS_DATA = [f"{P}/tables/spos_measurements.csv", f"{P}/tables/spos_leaderboard.csv"]
-SPOS_FIGURES = expand(f"{P}/figures/spos_{{name}}.{{ext}}",
-                      name=["search_curve", "supernet_vs_standalone"], ext=["pdf", "png"])
 
 
 def _spos_retrain_input(wc):

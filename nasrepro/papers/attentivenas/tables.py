@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from nasrepro.config import methods_of, profile_dir, seeds_of
-from nasrepro.io import atomic_path, read_json, read_jsonl
+from nasrepro.io import read_json, read_jsonl
 from nasrepro.papers.attentivenas.grid import (
     PREDICTOR_DIR,
     PRIOR_DIR,
@@ -200,9 +200,9 @@ def measurements(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)
 
 
-def write_tables(config: dict, out_dir: str | Path) -> None:
-    """Write attentivenas_pareto / _predictor (.csv/.md/.tex), _measurements.csv and
-    _leaderboard.csv into ``out_dir``."""
+def write_tables(config: dict, out_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Write attentivenas_pareto / _predictor (.csv/.md/.tex) into ``out_dir``; return the
+    measurements and (empty) leaderboard rows."""
     from nasrepro.reporting.tables import write_table
 
     out_dir = Path(out_dir)
@@ -213,11 +213,9 @@ def write_tables(config: dict, out_dir: str | Path) -> None:
     write_table(build_predictor_table(config), out_dir / "attentivenas_predictor",
                 caption="AttentiveNAS predictor study: Kendall tau with 95% bootstrap CI.",
                 float_digits=3)
-    with atomic_path(out_dir / "attentivenas_measurements.csv") as tmp:
-        measurements(config).to_csv(tmp, index=False, lineterminator="\n")
     # this study compares supernets and retrains no arch: the leaderboard has no rows
-    with atomic_path(out_dir / "attentivenas_leaderboard.csv") as tmp:
-        pd.DataFrame(columns=LEADERBOARD_COLUMNS).to_csv(tmp, index=False, lineterminator="\n")
+    return {"measurements": measurements(config),
+            "leaderboard": pd.DataFrame(columns=LEADERBOARD_COLUMNS)}
 
 
 def write_figures(config: dict, out_dir: str | Path) -> None:

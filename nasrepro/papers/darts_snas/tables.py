@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from nasrepro.config import profile_dir
-from nasrepro.io import atomic_path, read_json
+from nasrepro.io import read_json
 from nasrepro.papers.darts_snas.grid import retrain_path, retrain_seeds, search_path, search_seeds
 
 PAPER = "darts_snas"
@@ -236,8 +236,8 @@ def leaderboard(config: dict, searches: list[dict], retrains: list[dict]) -> pd.
                                        "run_dirs"])
 
 
-def write_tables(config: dict, out_dir: str | Path) -> None:
-    """Write the three tables (csv/md/tex) and the measurements and leaderboard CSVs."""
+def write_tables(config: dict, out_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Write the three tables (csv/md/tex); return the measurements and leaderboard rows."""
     from nasrepro.reporting.tables import write_table
 
     out_dir = Path(out_dir)
@@ -255,10 +255,8 @@ def write_tables(config: dict, out_dir: str | Path) -> None:
                         "code); paper_* columns: published CIFAR-10 numbers.")
     write_table(penalty_table(config, searches, retrains), out_dir / "darts_snas_penalty",
                 caption="SNAS resource penalty levels: edges kept, cost and accuracy.")
-    for name, df in (("measurements", measurements(config, searches, retrains)),
-                     ("leaderboard", leaderboard(config, searches, retrains))):
-        with atomic_path(out_dir / f"darts_snas_{name}.csv") as tmp:
-            df.to_csv(tmp, index=False)
+    return {"measurements": measurements(config, searches, retrains),
+            "leaderboard": leaderboard(config, searches, retrains)}
 
 
 # --------------------------------------------------------------------------- figures

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from nasrepro.config import methods_of, profile_dir
-from nasrepro.io import atomic_path, read_json
+from nasrepro.io import read_json
 from nasrepro.papers.fbnetv3.grid import (
     PREDICTOR_DIR,
     PRETRAIN_DIR,
@@ -333,8 +333,8 @@ def leaderboard(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_tables(config: dict, out_dir: str | Path) -> None:
-    """Write the five tables, the measurements and the leaderboard into ``out_dir``."""
+def write_tables(config: dict, out_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Write the five tables into ``out_dir``; return the measurements and leaderboard rows."""
     from nasrepro.reporting.tables import write_table
 
     out = Path(out_dir)
@@ -352,10 +352,7 @@ def write_tables(config: dict, out_dir: str | Path) -> None:
                         f"ranking per epoch.")
     write_table(search_table(config), out / "fbnetv3_search",
                 caption=f"FBNetV3 joint vs arch-only search at the same MACs budget ({p}).")
-    for name, df in (("measurements", measurements(config)),
-                     ("leaderboard", leaderboard(config))):
-        with atomic_path(out / f"fbnetv3_{name}.csv") as tmp:
-            df.to_csv(tmp, index=False, lineterminator="\n")
+    return {"measurements": measurements(config), "leaderboard": leaderboard(config)}
 
 
 # --- figures --------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from nasrepro.papers.spos.grid import (
     supernet_path,
     supernet_seeds,
 )
-from nasrepro.reporting.tables import write_csv
 
 #: published ImageNet numbers: (MACs in M or None, top-1 %), Tables 3 and 4 of the paper
 PAPER_T3 = {
@@ -202,8 +201,9 @@ def build_leaderboard(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_tables(config: dict, out_dir: str | Path) -> None:
-    """Write spos_table3/4 as .csv, .md and .tex into ``out_dir``."""
+def write_tables(config: dict, out_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Write spos_table3/4 as .csv, .md and .tex into ``out_dir``; return the measurements and
+    leaderboard rows (written by :func:`nasrepro.reporting.tables.write_paper_tables`)."""
     from nasrepro.reporting.tables import write_table
 
     captions = {
@@ -213,8 +213,7 @@ def write_tables(config: dict, out_dir: str | Path) -> None:
     for number in (3, 4):
         write_table(build_table(config, number), Path(out_dir) / f"spos_table{number}",
                     caption=captions[number])
-    write_csv(build_measurements(config), Path(out_dir) / "spos_measurements.csv")
-    write_csv(build_leaderboard(config), Path(out_dir) / "spos_leaderboard.csv")
+    return {"measurements": build_measurements(config), "leaderboard": build_leaderboard(config)}
 
 
 def write_figures(config: dict, out_dir: str | Path) -> None:
