@@ -7,6 +7,7 @@ malformed archs, missing data, NaN loss) print one line ``error: ...`` and exit 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -203,15 +204,24 @@ def cmd_study(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     from nasrepro.config import profile_dir
+    from nasrepro.reporting.declared import reads_only
     from nasrepro.reporting.tables import write_paper_tables
+    from nasrepro.stages import Inputs
 
     config = _load_config(args)
     report = _import_paper("tables", args.paper)
-    if args.what == "table":
-        write_paper_tables(args.paper, report, config, args.out_dir,
-                           args.data_dir or profile_dir(config) / "tables")
-    else:
-        report.write_figures(config, args.out_dir)
+    data_dir = getattr(args, "data_dir", None) or profile_dir(config) / "tables"
+    inputs = Inputs.parse(args.input).allow("run").files()
+    guard = (reads_only(profile_dir(config), inputs, what=f"{args.paper} {args.what}s",
+                        writable=(args.out_dir, data_dir),
+                        declare=f"{args.what.upper()}_INPUTS['{args.paper}'] in "
+                                f"workflow/rules/{args.paper}.smk")
+             if inputs else contextlib.nullcontext())  # a hand run without --input: unchecked
+    with guard:
+        if args.what == "table":
+            write_paper_tables(args.paper, report, config, args.out_dir, data_dir)
+        else:
+            report.write_figures(config, args.out_dir)
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
@@ -340,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--paper", required=True)
         p.add_argument("--out-dir", required=True,
                        help=f"the paper's {what}s (results/<profile>/<paper>/{what}s)")
+        p.add_argument("--input", action="append", default=[], metavar="run=PATH",
+                       help="a file the step may read (repeatable; the rule's inputs): with "
+                            "any given, reading another file of results/<profile> is an error")
         if what == "table":
             p.add_argument("--data-dir", default=None,
                            help="where <paper>_measurements.csv and <paper>_leaderboard.csv go "

@@ -124,7 +124,7 @@ use rule fbnetv3_retrain as fbnetv3_retrain_display with:
 
 
 # What the paper's tables and figures read (rules tables and figures in report.smk)
-TABLE_INPUTS["fbnetv3"] = [*FB_METRICS, f"{FB_PREDICTOR_DIR}/predictor_runs.csv",
+TABLE_INPUTS["fbnetv3"] = [*FB_METRICS, FB_PROXY, f"{FB_PREDICTOR_DIR}/predictor_runs.csv",
     *[f"{fb_search_dir(s)}/summary.json" for s in FB_SEARCHES]]
 FIGURE_INPUTS["fbnetv3"] = [f"{FB_PREDICTOR_DIR}/predictions.csv",
     *[f"{fb_search_dir(s)}/{name}" for s in FB_SEARCHES

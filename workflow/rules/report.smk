@@ -13,7 +13,7 @@ rule tables:
     measurements and leaderboard CSVs in results/<profile>/tables (the claims engine and the
     leaderboard read those)."""
     input:
-        table_inputs,
+        run=table_inputs,
     output:
         tables=report(directory(f"{P}/{output_path('{paper}', 'tables')}"),
                       patterns=["{name}.{ext}"], category=paper_title,
@@ -25,6 +25,7 @@ rule tables:
     params:
         config=JOB_CONFIG,
         config_hash=paper_config_hash,
+        inputs=input_flags,
         data_dir=data_dir,
     log:
         f"{LOGS}/{{paper}}/tables.log",
@@ -34,13 +35,13 @@ rule tables:
         "../../environment.yml"
     shell:
         "nasrepro table {params.config} --config-hash {params.config_hash} --paper {wildcards.paper}"
-        " --out-dir {output.tables} --data-dir {params.data_dir} 2>&1 | tee {log}"
+        " {params.inputs} --out-dir {output.tables} --data-dir {params.data_dir} 2>&1 | tee {log}"
 
 
 rule figures:
     """A paper's figures (pdf/png) in results/<profile>/<paper>/figures."""
     input:
-        figure_inputs,
+        run=figure_inputs,
     output:
         report(directory(f"{P}/{output_path('{paper}', 'figures')}"), patterns=["{name}.{ext}"],
                category=paper_title, caption="../report/figures.rst"),
@@ -49,6 +50,7 @@ rule figures:
     params:
         config=JOB_CONFIG,
         config_hash=paper_config_hash,
+        inputs=input_flags,
     log:
         f"{LOGS}/{{paper}}/figures.log",
     benchmark:
@@ -57,7 +59,7 @@ rule figures:
         "../../environment.yml"
     shell:
         "nasrepro figure {params.config} --config-hash {params.config_hash}"
-        " --paper {wildcards.paper} --out-dir {output} 2>&1 | tee {log}"
+        " --paper {wildcards.paper} {params.inputs} --out-dir {output} 2>&1 | tee {log}"
 
 
 rule collect:

@@ -122,5 +122,5 @@ rule spos_inherit:
 
 
 # What the paper's tables and figures read (rules tables and figures in report.smk)
-TABLE_INPUTS["spos"] = [*SPOS_METRICS, SPOS_INHERIT]
+TABLE_INPUTS["spos"] = [*SPOS_METRICS, SPOS_INHERIT, *SPOS_SEARCH_RUNS]
 FIGURE_INPUTS["spos"] = [*SPOS_CURVES, SPOS_INHERIT]

@@ -43,6 +43,13 @@ def spos_first_supernet_dir(supernet):
 
 
 SPOS_METRICS = [f"{P}/{retrain_path(r, s)}/metrics.json" for r, s in spos_runs()]
+# the supernet and search of every retrained search result (the leaderboard's search cost)
+SPOS_SEARCH_RUNS = [
+    path
+    for role in spos_search_roles() for seed in role_seeds(config, role)
+    for path in (f"{spos_supernet_dir(*role.split('/')[1:3], seed)}/supernet.pt",
+                 f"{spos_search_dir(*role.split('/')[1:], seed)}/best.json")
+]
 SPOS_CURVES = [
     f"{spos_search_dir('block', s, q, seed)}/curve.csv"
     for s in SP_SAMPLERS for q in SP_SEARCHERS for seed in supernet_seeds(config, "block", s)
