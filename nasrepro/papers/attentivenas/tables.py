@@ -142,16 +142,19 @@ def _predictor(config: dict) -> dict:
 
 
 def build_predictor_table(config: dict) -> pd.DataFrame:
-    """Kendall tau with bootstrap CI: RF predictor, short vs long, seed vs seed; ``run_dirs``:
+    """Kendall tau with bootstrap CI: the predictor (``attentivenas.methods.predictor``; the
+    paper's random forest shows as RF), short vs long, seed vs seed; ``run_dirs``:
     the predictor dir and the eval dirs of the supernets compared."""
     res = _predictor(config)
+    method = methods_of(config, "attentivenas", "predictor")[0]
+    short = {"random_forest": "RF"}.get(method, method)  # the paper's random forest: "RF"
     sampler = res["sampler"]
     label = sampler_label(config, sampler)
     sl, ss = res["short_long"], res["seed_seed"]
     long0 = _eval_dir(config, "main", sampler, res["seed"])
     spec = [
-        ("RF predictor vs supernet (held-out subnets)", res["predictor"],
-         f"{label} s{res['seed']}, RF on {res['predictor']['n_train']} subnets", [long0]),
+        (f"{short} predictor vs supernet (held-out subnets)", res["predictor"],
+         f"{label} s{res['seed']}, {short} on {res['predictor']['n_train']} subnets", [long0]),
         (f"short ({sl['short_epochs']} ep) vs long ({sl['long_epochs']} ep) training", sl,
          f"{label} s{res['seed']}", [_eval_dir(config, "short", sampler, res["seed"]), long0]),
         ("seed vs seed", ss, f"{label} s{'/s'.join(str(s) for s in ss['seeds'])}",
