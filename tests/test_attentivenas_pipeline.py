@@ -25,7 +25,7 @@ def test_tables(an_results: Path) -> None:
             table = an_results / "attentivenas" / "tables" / f"attentivenas_{name}.{ext}"
             assert table.stat().st_size > 0
     pareto = pd.read_csv(an_results / "attentivenas" / "tables" / "attentivenas_pareto.csv")
-    assert list(pareto["sampler"]) == ["uniform", "BestUp-3", "WorstUp-3"]
+    assert list(pareto["sampler"]) == ["uniform", "BestUp-3", "WorstUp-3", "toy-sampler"]
     bucket_cols = [c for c in pareto.columns if c.startswith("top1 ")]
     assert len(bucket_cols) == 3  # report_buckets of the tiny profile
     assert (pareto["n"] == 2).all() and (pareto["hypervolume_mean"] > 0).all()
@@ -42,8 +42,8 @@ def test_measurements_and_leaderboard(an_results: Path) -> None:
     assert {"hypervolume", "best_acc_bucket0", "best_acc_bucket2", "min_subnet_acc",
             "max_subnet_acc", "predictor_tau", "short_long_tau", "seed_seed_tau"} <= q
     hv = m[m["quantity"] == "hypervolume"]
-    assert sorted(set(hv["group"])) == ["bestup", "uniform", "worstup"]
-    assert len(hv) == 6 and set(hv["seed"]) == {0, 1}
+    assert sorted(set(hv["group"])) == ["bestup", "toy-sampler", "uniform", "worstup"]
+    assert len(hv) == 8 and set(hv["seed"]) == {0, 1}
     for run in set(hv["run_dir"]):
         assert (an_results / run / "supernet.pt").exists()
     taus = m[m["quantity"].str.endswith("_tau")]["value"]

@@ -18,7 +18,9 @@ from nasrepro.config import load_config
 from nasrepro.io import read_json
 
 LEVELS = load_config("tiny")["darts_snas"]["snas_levels"]
-GROUPS = ["darts-1st", "darts-2nd"] + [f"snas:{level}" for level in LEVELS]
+#: the searched groups of the tests' DAG: the tiny profile's plus the toy relaxation plug-in
+GROUPS = (["darts-1st", "darts-2nd"] + [f"snas:{level}" for level in LEVELS]
+          + ["toy-relaxation"])
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_tables_exist_and_have_their_rows(fb_results: Path) -> None:
     assert list(auto["recipe"]) == ["default", "autotrain"]
     assert auto["arch_id"].nunique() == 1  # the arch is fixed
     pred = pd.read_csv(tables / "fbnetv3_predictor.csv")
-    assert list(pred["predictor"]) == ["pretrained", "scratch", "random_forest"]
+    assert list(pred["predictor"]) == ["pretrained", "scratch", "random_forest", "toy-predictor"]
     assert (pred["n_seeds"] == 3).all()
     es = pd.read_csv(tables / "fbnetv3_early_stopping.csv")
     assert es.groupby("search")["chosen"].sum().eq(1).all()

@@ -141,13 +141,19 @@ def _predictor(config: dict) -> dict:
     return read_json(profile_dir(config) / PREDICTOR_DIR / "predictor.json")
 
 
+def _predictor_name(config: dict) -> str:
+    """The configured predictor (``attentivenas.methods.predictor``); the paper's random forest
+    shows as RF."""
+    method = methods_of(config, "attentivenas", "predictor")[0]
+    return {"random_forest": "RF"}.get(method, method)
+
+
 def build_predictor_table(config: dict) -> pd.DataFrame:
     """Kendall tau with bootstrap CI: the predictor (``attentivenas.methods.predictor``; the
     paper's random forest shows as RF), short vs long, seed vs seed; ``run_dirs``:
     the predictor dir and the eval dirs of the supernets compared."""
     res = _predictor(config)
-    method = methods_of(config, "attentivenas", "predictor")[0]
-    short = {"random_forest": "RF"}.get(method, method)  # the paper's random forest: "RF"
+    short = _predictor_name(config)
     sampler = res["sampler"]
     label = sampler_label(config, sampler)
     sl, ss = res["short_long"], res["seed_seed"]
@@ -263,7 +269,7 @@ def write_figures(config: dict, out_dir: str | Path) -> None:
     p = res["predictor"]
     fig, ax = plt.subplots(figsize=(4.5, 4))
     plot_scatter_with_tau(p["pred"], p["true"], None, p,
-                          xlabel="RF-predicted val top-1 (%)",
+                          xlabel=f"{_predictor_name(config)}-predicted val top-1 (%)",
                           ylabel="supernet val top-1 (%)", ax=ax)
     ax.set_title(f"AttentiveNAS predictor, held-out subnets\n{ax.get_title()}",
                  fontsize="medium")
