@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nasrepro.config import PAPERS  # the pipelines of the suite; a method names those that run it
 from nasrepro.errors import ConfigError, NasreproError, UnknownNameError
 from nasrepro.io import stable_hash
 
@@ -56,8 +57,6 @@ KINDS: dict[str, str] = {
                  "score(candidates) -> accuracies",
 }
 
-#: the pipelines (papers) of the suite; a method names the ones that can run it.
-PAPERS = ("spos", "darts_snas", "attentivenas", "fbnetv3")
 
 
 class RegistryError(NasreproError):

@@ -51,7 +51,7 @@ def test_measurements_and_leaderboard(fb_results: Path) -> None:
     groups = m.groupby("quantity")["group"].apply(set).to_dict()
     assert groups["swap_acc"] == {"A:recipeA", "A:recipeB", "B:recipeB", "B:recipeA"}
     assert groups["autotrain_acc"] == {"default", "autotrain"}
-    assert groups["predictor_tau"] == {"pretrained", "scratch", "random_forest"}
+    assert groups["predictor_tau"] == {"pretrained", "scratch", "random_forest", "toy-predictor"}
     assert groups["search_acc"] == {"joint", "arch_only"}
     assert groups["early_stop_corr"] == {"chosen_epoch"}
     frac = m[m["quantity"] == "early_stop_fraction"]["value"]

@@ -163,7 +163,8 @@ def build_report(config: dict, out_dir: str | Path, template: str | Path,
             if (out_dir / p / "provenance.json").exists()]
     secs = {p: _compute(out_dir / p) for p in papers}
     total = sum(v for v in secs.values() if math.isfinite(v))
-    compute = ", ".join(f"{TITLES[p]} {v:,.0f} s" for p, v in secs.items() if math.isfinite(v))
+    compute = ", ".join(f"{TITLES.get(p, p)} {v:,.0f} s" for p, v in secs.items()
+                        if math.isfinite(v))
     commits, code_warning = _provenance(prov)
     shown_board = board.drop(columns=[c for c in ("arch_json", "run_dirs") if c in board])
     text = Template(Path(template).read_text()).substitute(
