@@ -35,9 +35,8 @@ from nasrepro.papers.attentivenas.grid import (
     eval_path,
     supernet_path,
 )
+from nasrepro.reporting.leaderboard import COLUMNS as LEADERBOARD_COLUMNS
 
-LEADERBOARD_COLUMNS = ["paper", "method", "space", "arch_id", "arch", "macs", "params",
-                       "acc_mean", "acc_std", "n", "search_cost_h", "run_dirs"]
 MEASUREMENT_COLUMNS = ["quantity", "group", "seed", "value", "run_dir"]
 
 
