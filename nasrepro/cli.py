@@ -204,6 +204,7 @@ def cmd_study(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     from nasrepro.config import profile_dir
+    from nasrepro.io import staged_folder
     from nasrepro.reporting.declared import reads_only
     from nasrepro.reporting.tables import write_paper_tables
     from nasrepro.stages import Inputs
@@ -212,16 +213,18 @@ def cmd_report(args: argparse.Namespace) -> None:
     report = _import_paper("tables", args.paper)
     data_dir = getattr(args, "data_dir", None) or profile_dir(config) / "tables"
     inputs = Inputs.parse(args.input).allow("run").files()
-    guard = (reads_only(profile_dir(config), inputs, what=f"{args.paper} {args.what}s",
-                        writable=(args.out_dir, data_dir),
-                        declare=f"{args.what.upper()}_INPUTS['{args.paper}'] in "
-                                f"workflow/rules/{args.paper}.smk")
-             if inputs else contextlib.nullcontext())  # a hand run without --input: unchecked
-    with guard:
-        if args.what == "table":
-            write_paper_tables(args.paper, report, config, args.out_dir, data_dir)
-        else:
-            report.write_figures(config, args.out_dir)
+    # all the step's files or none: written into a staging folder, moved into --out-dir at the end
+    with staged_folder(args.out_dir) as stage:
+        guard = (reads_only(profile_dir(config), inputs, what=f"{args.paper} {args.what}s",
+                            writable=(stage, args.out_dir, data_dir),
+                            declare=f"{args.what.upper()}_INPUTS['{args.paper}'] in "
+                                    f"workflow/rules/{args.paper}.smk")
+                 if inputs else contextlib.nullcontext())  # a hand run without --input: unchecked
+        with guard:
+            if args.what == "table":
+                write_paper_tables(args.paper, report, config, stage, data_dir)
+            else:
+                report.write_figures(config, stage)
 
 
 def cmd_collect(args: argparse.Namespace) -> None:

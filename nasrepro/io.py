@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +103,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder next to ``folder``; on success move every file written there
+    into ``folder`` (created if needed), so a step that writes several files either adds all
+    of them or, on an exception, none (the temporary folder is removed)."""
+    folder = Path(folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}@{_host()}.",
+                                      suffix=".tmp", dir=folder.parent))
+    except OSError as exc:
+        raise _output_error(folder, exc) from exc
+    try:
+        yield stage
+        folder.mkdir(exist_ok=True)
+        for f in sorted(p for p in stage.rglob("*") if p.is_file()):
+            dest = folder / f.relative_to(stage)
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, dest)
+            except OSError as exc:
+                raise _output_error(dest, exc) from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def check_writable_dir(path: str | os.PathLike, *, what: str, fix: str) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from nasrepro.errors import MissingInputError
+from nasrepro.io import staged_folder
 from nasrepro.reporting.declared import reads_only
 from tests.conftest import REPO
 
@@ -65,3 +66,20 @@ def test_table_step_names_a_file_its_rule_does_not_give(tiny_dag: tuple[Path, Pa
     assert "spos tables read" in msg and "not an input of their rule" in msg
     assert "TABLE_INPUTS['spos'] in workflow/rules/spos.smk" in msg
     assert not list(tmp_path.rglob("*.csv"))  # no table, no measurements
+
+
+def test_staged_folder_adds_all_files_or_none(tmp_path: Path) -> None:
+    """The table/figure steps write into a staging folder: an error half-way leaves the output
+    folder as it was, success moves every file in (and removes the staging folder)."""
+    out = tmp_path / "tables"
+    out.mkdir()
+    (out / "old.csv").write_text("kept\n")
+    with pytest.raises(MissingInputError), staged_folder(out) as stage:
+        (stage / "a.csv").write_text("1\n")
+        raise MissingInputError("the second table could not be made")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["old.csv", "tables"]
+    with staged_folder(out) as stage:
+        (stage / "a.csv").write_text("1\n")
+        (stage / "b.md").write_text("2\n")
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.md", "old.csv"]
+    assert [p.name for p in tmp_path.iterdir()] == ["tables"]  # no staging folder left

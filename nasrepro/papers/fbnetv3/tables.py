@@ -32,6 +32,7 @@ from nasrepro.io import read_json
 from nasrepro.papers.fbnetv3.grid import (
     PREDICTOR_DIR,
     PRETRAIN_DIR,
+    ROLE_SOURCES,
     retrain_path,
     role_retrain_seeds,
     search_path,
@@ -39,16 +40,10 @@ from nasrepro.papers.fbnetv3.grid import (
 
 #: the searches of the DAG: (budget, mode)
 SEARCHES = (("A", "joint"), ("B", "joint"), ("A", "arch_only"), ("A", "autotrain"))
-#: retrain roles -> (measurement quantity, group)
-ROLES = {
-    "swap/A_recipeA": ("swap_acc", "A:recipeA"),
-    "swap/A_recipeB": ("swap_acc", "A:recipeB"),
-    "swap/B_recipeB": ("swap_acc", "B:recipeB"),
-    "swap/B_recipeA": ("swap_acc", "B:recipeA"),
-    "autotrain/default": ("autotrain_acc", "default"),
-    "autotrain/autotrain": ("autotrain_acc", "autotrain"),
-    "search/arch_only": ("search_acc", "arch_only"),
-}
+#: retrain roles (the grid's ``ROLE_SOURCES``) -> (measurement quantity, group): ``swap/A_recipeB``
+#: -> (``swap_acc``, ``A:recipeB``), ``autotrain/default`` -> (``autotrain_acc``, ``default``)
+ROLES = {role: (f"{role.split('/')[0]}_acc", role.split("/")[1].replace("_recipe", ":recipe"))
+         for role in ROLE_SOURCES}
 
 
 def search_dir(config: dict, budget: str, mode: str) -> Path:
