@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from nasrepro.config import PAPERS
+from nasrepro.reporting.collect import benchmark_rule
+
 REPO = Path(__file__).resolve().parent.parent
-PAPERS = ("spos", "darts_snas", "attentivenas", "fbnetv3")
 
 
 def rule_seconds(results: Path) -> pd.DataFrame:
@@ -33,7 +35,7 @@ def rule_seconds(results: Path) -> pd.DataFrame:
     for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
         rel = tsv.relative_to(results / "benchmarks")
         paper = rel.parts[0] if rel.parts[0] in PAPERS else "shared"
-        rule = "/".join(rel.parts[:-1]) or rel.stem
+        rule = benchmark_rule(rel)
         s = pd.read_csv(tsv, sep="\t")["s"].sum()
         rows.append({"paper": paper, "rule": rule, "job_seconds": float(s)})
     if not rows:

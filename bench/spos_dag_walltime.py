@@ -1,8 +1,10 @@
 """SPOS: wall time of the default-profile DAG, from Snakemake's `benchmark:` files.
 
 Every rule writes a benchmark TSV (results/<profile>/benchmarks/...). This sums the job
-seconds per rule and, when `--run` is given, first runs `snakemake spos` and reports the
-elapsed wall time too. Usage: python bench/spos_dag_walltime.py [--profile default] [--run]
+seconds per rule (bench/job_seconds.py) and, when `--run` is given, first runs `snakemake spos`
+and reports the elapsed wall time too.
+
+Usage: python bench/spos_dag_walltime.py [--profile default] [--run]
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ import argparse
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
-import pandas as pd
+from job_seconds import rule_seconds  # bench/job_seconds.py (this script's folder)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,17 +34,12 @@ def main() -> None:
     bench_dir = REPO / "results" / args.profile / "benchmarks"
     if not bench_dir.exists():
         sys.exit(f"error: {bench_dir} does not exist; run the DAG first (or pass --run)")
-    per_rule: dict[str, list[float]] = defaultdict(list)
-    for tsv in sorted(bench_dir.rglob("*.tsv")):
-        rule = tsv.relative_to(bench_dir).parts[:-1]
-        name = "/".join(rule) if rule else tsv.stem
-        per_rule[name].append(float(pd.read_csv(tsv, sep="\t")["s"].iloc[0]))
+    rules = rule_seconds(REPO / "results" / args.profile)  # one reading of the TSVs
     print(f"{'rule':34s} {'jobs':>5s} {'job s total':>12s} {'job s mean':>11s}")
-    total = 0.0
-    for name, secs in sorted(per_rule.items()):
-        total += sum(secs)
-        print(f"{name:34s} {len(secs):5d} {sum(secs):12.1f} {sum(secs) / len(secs):11.1f}")
-    print(f"{'all jobs (CPU-serial sum)':34s} {'':5s} {total:12.1f}")
+    for row in rules.itertuples():
+        print(f"{row.rule:34s} {row.jobs:5d} {row.job_seconds:12.1f} "
+              f"{row.job_seconds / row.jobs:11.1f}")
+    print(f"{'all jobs (CPU-serial sum)':34s} {'':5s} {rules['job_seconds'].sum():12.1f}")
 
 
 if __name__ == "__main__":

@@ -217,8 +217,8 @@ def cmd_report(args: argparse.Namespace) -> None:
     with staged_folder(args.out_dir) as stage:
         guard = (reads_only(profile_dir(config), inputs, what=f"{args.paper} {args.what}s",
                             writable=(stage, args.out_dir, data_dir),
-                            declare=f"{args.what.upper()}_INPUTS['{args.paper}'] in "
-                                    f"workflow/rules/{args.paper}.smk")
+                            declare=f"{args.what}_inputs(config) in "
+                                    f"nasrepro/papers/{args.paper}/grid.py")
                  if inputs else contextlib.nullcontext())  # a hand run without --input: unchecked
         with guard:
             if args.what == "table":

@@ -33,6 +33,10 @@ from __future__ import annotations
 from pathlib import Path
 
 STAGES = ("train_supernet", "search", "retrain", "study")
+#: the stages run by the generic rules ``<paper>_<stage>`` (a study is a paper's own rule)
+RUN_STAGES = STAGES[:3]
+#: the file a run writes last (:class:`nasrepro.harness.Run`): a run directory with it is finished
+PROVENANCE = "provenance.json"
 #: the cross-paper tables folder (relative to ``results/<profile>``)
 DATA_DIR = "tables"
 
@@ -48,6 +52,13 @@ def run_path(paper: str, stage: str, cell: str, seed: int | str | None = None) -
         raise ValueError(f"stage {stage} {'takes no' if stage == 'study' else 'needs a'} seed")
     path = f"{paper}/{stage}/{cell}"
     return path if seed is None else f"{path}/{seed_dirname(seed)}"
+
+
+def finished(run: str) -> str:
+    """``<run>/provenance.json``: the file that says run directory ``run`` is complete, which the
+    rules declare as a stage's output and list as a later step's input (on the command line the
+    step gets the run directory itself: :func:`nasrepro.stages.input_flags`)."""
+    return f"{run}/{PROVENANCE}"
 
 
 def seed_dirname(seed: int | str) -> str:

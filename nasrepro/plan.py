@@ -224,24 +224,25 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
         from nasrepro.papers.attentivenas.experiment import train_config
 
         ac = config["attentivenas"]
-        epochs, spe, evals = _steps(n_train, train_config(config, wc.get("training", "main")))
+        training, _, sampler = wc.get("cell", "main/uniform").partition("/")
+        epochs, spe, evals = _steps(n_train, train_config(config, training))
         ev = ac["evaluate"]
         per_eval = 2 * (ev["recalib_batches"] * ev["recalib_batch_size"]
                         + int(ev["eval_size"] or _val_size(config)))
         bs = int(ac["supernet_train"]["batch_size"])
         scoring = (ac["attentive"]["k"] * ac["sandwich"]["n_random"] * bs * epochs * spe
-                   if wc.get("sampler") in ("bestup", "worstup") else 0)
+                   if sampler in ("bestup", "worstup") else 0)
         note = f"{epochs} epochs x {spe} sandwich steps"
         if scoring:
             note += f"; + k={ac['attentive']['k']} candidates scored per random subnet"
         return Work("sandwich", epochs * spe, {"sandwich": evals * per_eval + scoring},
                     note=note)
-    if rule in ("attentivenas_search", "attentivenas_short_eval"):
+    if rule == "attentivenas_search":  # cell main/<sampler>: evaluation + search; short/...
         ac = config["attentivenas"]
         ev = ac["evaluate"]
         per = ev["recalib_batches"] * ev["recalib_batch_size"] + int(ev["eval_size"]
                                                                      or _val_size(config))
-        if rule == "attentivenas_search":
+        if wc.get("cell", "main/").startswith("main/"):
             s = ac["search"]
             n = s["population"] + s["generations"] * (s["n_crossover"] + s["n_mutation"])
         else:
@@ -250,17 +251,14 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
                                                         f"evaluation)")
     if rule == "fbnetv3_search":
         return _fbnetv3_search_work(config, n_train)
-    if rule in ("fbnetv3_retrain", "fbnetv3_retrain_display"):
+    if rule == "fbnetv3_retrain":
         from nasrepro.papers.fbnetv3.experiment import default_recipe, recipe_space
-        from nasrepro.papers.fbnetv3.grid import role_retrain_seeds
 
         tc = recipe_space(config).train_config(default_recipe(config))
         epochs, spe, evals = _steps(n_train, tc)
-        runs = len(role_retrain_seeds(config, wc["role"]))
-        return Work("fbnetv3_candidate", runs * epochs * spe,
-                    {"fbnetv3_candidate": runs * evals * _val_size(config)},
-                    note=f"{runs} runs x {epochs} epochs x {spe} steps (default recipe's "
-                         "epochs)")
+        return Work("fbnetv3_candidate", epochs * spe,
+                    {"fbnetv3_candidate": evals * _val_size(config)},
+                    note=f"{epochs} epochs x {spe} steps (default recipe's epochs)")
     return Work(fixed_s=FIXED_S.get(rule, FIXED_DEFAULT_S), note="assumed (no network)")
 
 
@@ -268,7 +266,7 @@ def _darts_search_work(config: dict, wc: dict[str, str], n_train: int) -> Work:
     from nasrepro.papers.darts_snas.experiment import group_of
 
     dc = config["darts_snas"]
-    group = group_of(config, wc["group"])
+    group = group_of(config, wc["cell"])
     cfg = dict(dc["search"])
     half = n_train // 2
     if group.method == "snas":

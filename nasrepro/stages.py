@@ -18,9 +18,22 @@ the retrain role ``fixed/all_choice_3``; ``darts_snas``: the group ``snas-mild``
   AttentiveNAS prior and predictor, FBNetV3 pretrain and predictor).
 
 Every file a job reads is on its command line as ``--input NAME=PATH`` (a name may repeat:
-a list); the CLI checks that each exists before the job starts (a missing one is a one-line
-error naming the rule that makes it). The run directory ``--out`` follows the one path grammar
-of :mod:`nasrepro.paths`.
+a list): another stage's run directory (the job reads its files: :meth:`Inputs.run`) or a
+study's file; the CLI checks that each exists, a run directory that it is finished (has its
+``provenance.json``), before the job starts (a missing one is a one-line error naming the rule
+that makes it). The run directory ``--out`` follows the one path grammar of
+:mod:`nasrepro.paths`.
+
+Each paper's ``nasrepro.papers.<p>.grid`` (torch-free) says what runs, for the rules
+``<paper>_<stage>`` that one definition in ``workflow/rules/stages.smk`` makes for every paper
+and stage:
+
+* ``runs(config, stage) -> [(cell, seed), ...]``: every run of the stage (none: no rule);
+* ``run_inputs(config, stage, cell, seed) -> {name: path or [paths]}``: what that run reads,
+  relative to ``results/<profile>`` (another run as :func:`nasrepro.paths.finished` of its
+  directory, i.e. its ``provenance.json``, which the rule declares as its output);
+* ``table_inputs(config)`` / ``figure_inputs(config) -> [path, ...]``: what the paper's tables
+  and figures read (rules ``tables`` and ``figures``).
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from nasrepro.errors import ConfigError, UnknownNameError
+from nasrepro.paths import PROVENANCE
 
 
 class Inputs(dict):
@@ -70,6 +84,18 @@ class Inputs(dict):
                               f"{', '.join(names) or 'no --input'}")
         return self
 
+    def run(self, name: str, what: str) -> Path:
+        """The run directory of ``name`` (given as the directory, or as a file in it)."""
+        return run_directory(self.one(name, what))
+
+    def optional_run(self, name: str) -> Path | None:
+        path = self.optional(name)
+        return None if path is None else run_directory(path)
+
+    def runs(self, name: str, what: str) -> list[Path]:
+        """The run directories of ``name`` (at least one)."""
+        return [run_directory(p) for p in self.all(name, what)]
+
     def all(self, name: str, what: str) -> list[Path]:
         """Every path of ``name`` (at least one)."""
         if not self.get(name):
@@ -78,6 +104,19 @@ class Inputs(dict):
 
     def files(self) -> list[Path]:
         return [Path(p) for paths in self.values() for p in paths]
+
+
+def run_directory(path: str | Path) -> Path:
+    """``path`` if it is a run directory, else the directory of the file it names."""
+    path = Path(path)
+    return path.parent if path.is_file() else path
+
+
+def grid_of(paper: str) -> Any:
+    """The paper's grid module (``nasrepro.papers.<paper>.grid``; torch-free)."""
+    import importlib
+
+    return importlib.import_module(f"nasrepro.papers.{paper}.grid")
 
 
 def cell_parts(paper: str, stage: str, cell: str, names: Sequence[str]) -> list[str]:
@@ -135,12 +174,15 @@ def seed_index(seeds: Sequence[int], seed: int | None, cell: str, where: str) ->
 def input_flags(wildcards: Any, input: Any) -> str:
     """(A Snakemake ``params`` function.) ``--input NAME=PATH`` for every named input of a rule
     except ``splits`` (which every job finds from its config): the files a job reads are on
-    its command line."""
+    its command line. A run's ``provenance.json`` (what the rules depend on) is passed as its
+    run directory."""
     flags = []
     for name in input.keys():
         if name == "splits":
             continue
         value = input[name]
         for path in [value] if isinstance(value, str) else value:
+            if Path(path).name == PROVENANCE:
+                path = str(Path(path).parent)
             flags.append(f"--input {name}={path}")
     return " ".join(flags)

@@ -28,26 +28,27 @@ def _run(results: Path, rel: str, wall: float, command: str = "") -> None:
 def test_rules_and_claims_add_up(tmp_path: Path) -> None:
     js = _module()
     results = tmp_path / "results" / "default"
-    for rel, s in (("spos/train_supernet/block_0.tsv", 100.0), ("spos/search/block_0.tsv", 20.0),
-                   ("spos/retrain/x_0.tsv", 5.0), ("spos/retrain/x_1.tsv", 7.0),
-                   ("claims.tsv", 1.0)):
+    for rel, s in (("spos/train_supernet/block/uniform/seed0.tsv", 100.0),
+                   ("spos/search/block/uniform/evolution/seed0.tsv", 20.0),
+                   ("spos/retrain/x/seed0.tsv", 5.0), ("spos/retrain/x/seed1.tsv", 7.0),
+                   ("spos/inherit.tsv", 2.0), ("claims.tsv", 1.0)):
         f = results / "benchmarks" / rel
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(f"s\th:m:s\n{s}\t0:00:01\n")
     rules = js.rule_seconds(results)
     by_rule = dict(zip(rules["rule"], rules["job_seconds"], strict=True))
     assert by_rule == {"spos/train_supernet": 100.0, "spos/search": 20.0, "spos/retrain": 12.0,
-                       "claims": 1.0}
+                       "spos/inherit": 2.0, "claims": 1.0}
     assert set(rules.loc[rules["rule"] == "claims", "paper"]) == {"shared"}
 
     sup, search = ("spos/train_supernet/block/uniform/seed0",
                    "spos/search/block/uniform/evolution/seed0")
     _run(results, sup, 90.0, "nasrepro train-supernet --out " + str(results / sup))
     _run(results, search, 15.0,
-         f"nasrepro search --input supernet={results / sup}/supernet.pt --out {results / search}")
+         f"nasrepro search --input supernet={results / sup} --out {results / search}")
     for i, wall in enumerate((4.0, 6.0)):
         _run(results, f"spos/retrain/r/seed{i}", wall,
-             f"nasrepro retrain --input best={results / search}/best.json")
+             f"nasrepro retrain --input search={results / search}")
     _run(results, "spos/retrain/fixed/seed0", 3.0, "nasrepro retrain")
     (results / "tables").mkdir()
     pd.DataFrame([

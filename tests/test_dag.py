@@ -54,7 +54,7 @@ def test_dry_run_lists_every_paper_and_the_report(tmp_path, profile: str) -> Non
 SLURM_GPUS = {
     "imagenet": {"spos_train_supernet": 8, "spos_retrain": 8, "spos_search": 1,
                  "attentivenas_train_supernet": 8, "attentivenas_search": 1,
-                 "fbnetv3_search": 8, "fbnetv3_retrain": 8, "fbnetv3_retrain_display": 8,
+                 "fbnetv3_search": 8, "fbnetv3_retrain": 8,
                  "data": 0},
     "cifar10": {"darts_snas_search": 1, "darts_snas_retrain": 1},
 }

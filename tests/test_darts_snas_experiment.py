@@ -69,7 +69,7 @@ def test_random_cell_is_seeded_darts_style(config: dict) -> None:
         dsts = [e[2] for e in a["arch"][kind]]
         assert sorted(dsts) == [2, 2, 3, 3, 4, 4, 5, 5]
         assert "none" not in {e[0] for e in a["arch"][kind]}
-    with pytest.raises(ConfigError, match="--input final=PATH"):
+    with pytest.raises(ConfigError, match="--input search=DIR"):
         ds.role_spec(config, "darts-1st", 0)
     with pytest.raises(ConfigError, match="out of range"):
         ds.role_spec(config, "random-cell", 7)

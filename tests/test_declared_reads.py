@@ -30,7 +30,7 @@ def test_reads_outside_the_declared_inputs_are_refused(tmp_path: Path) -> None:
     outside.write_text("free")
     out = root / "spos" / "tables"
     with reads_only(root, [declared / "metrics.json"], what="spos tables",
-                    declare="TABLE_INPUTS['spos']", writable=[out]):
+                    declare="table_inputs of spos", writable=[out]):
         assert json.loads((declared / "metrics.json").read_text())["test_acc"] == 0.5
         assert len(pd.read_csv(declared / "log.csv")) == 1  # same run directory: allowed
         assert outside.read_text() == "free"  # not under results/<profile>: not checked
@@ -44,7 +44,7 @@ def test_reads_outside_the_declared_inputs_are_refused(tmp_path: Path) -> None:
                 read()
             msg = str(exc.value)
             assert "spos tables read" in msg and str(other) in msg
-            assert "TABLE_INPUTS['spos']" in msg and "\n" not in msg
+            assert "table_inputs of spos" in msg and "\n" not in msg
         (other / "new.txt").write_text("x")  # only reads are checked
     assert (other / "metrics.json").read_text()  # after the block every read is allowed again
 
@@ -64,7 +64,7 @@ def test_table_step_names_a_file_its_rule_does_not_give(tiny_dag: tuple[Path, Pa
                              "--data-dir", str(tmp_path / "data"),
                              env={"NASREPRO_METHODS": str(REPO / "tests" / "toy_methods")}))
     assert "spos tables read" in msg and "not an input of their rule" in msg
-    assert "TABLE_INPUTS['spos'] in workflow/rules/spos.smk" in msg
+    assert "table_inputs(config) in nasrepro/papers/spos/grid.py" in msg
     assert not list(tmp_path.rglob("*.csv"))  # no table, no measurements
 
 

@@ -1,5 +1,5 @@
 """Adding a paper: the toy fifth paper of tests/toy_paper/ joins a copy of the repository in
-four places and runs through the whole pipeline (its jobs, tables, figures, the paper/ copy,
+three places and runs through the whole pipeline (its jobs, tables, figures, the paper/ copy,
 claims, leaderboard and report) with no other change (issue 14; README "Add a paper")."""
 
 from __future__ import annotations
@@ -36,19 +36,19 @@ def _copy_repository(dest: Path) -> None:
 
 def _add_toy_paper(repo: Path) -> None:
     """What docs/extending.md "Adding a paper" asks, for the toy paper."""
-    # 1-2. the paper's package and its rules file (new files)
+    # 1. the paper's package (its grid makes its stage rules; no rules file: it has no study)
     for src in TOY.rglob("*"):
         if src.is_file() and "__pycache__" not in src.parts:
             dest = repo / src.relative_to(TOY)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
-    # 3. its name in PAPERS
+    # 2. its name in PAPERS
     config_py = repo / "nasrepro" / "config.py"
     text = config_py.read_text()
     old = 'PAPERS = ("spos", "darts_snas", "attentivenas", "fbnetv3")'
     assert old in text
     config_py.write_text(text.replace(old, old[:-1] + ', "toy_paper")'))
-    # 4. the config schema: the papers enum and the paper's section
+    # 3. the config schema: the papers enum and the paper's section
     schema = repo / "workflow" / "schemas" / "config.schema.yaml"
     text = schema.read_text()
     old = "    items: {type: string, enum: [spos, darts_snas, attentivenas, fbnetv3]}\n"
@@ -71,14 +71,14 @@ def _places(before: dict[str, str], after: dict[str, str]) -> set[str]:
     return places
 
 
-def test_a_fifth_paper_touches_four_places_and_runs_end_to_end(tmp_path: Path) -> None:
+def test_a_fifth_paper_touches_three_places_and_runs_end_to_end(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     _copy_repository(repo)
     before = _tree(repo)
     _add_toy_paper(repo)
     assert _places(before, _tree(repo)) == {
         "nasrepro/config.py", "workflow/schemas/config.schema.yaml",
-        "nasrepro/papers/toy_paper/", "workflow/rules/toy_paper.smk"}
+        "nasrepro/papers/toy_paper/"}
 
     results, paper = tmp_path / "results", tmp_path / "paper"
     env = dict(os.environ, NASREPRO_OFFLINE="1", PYTHONPATH=str(repo))

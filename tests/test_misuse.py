@@ -312,15 +312,25 @@ def test_retrain_seed_not_of_the_cell(tmp_path: Path, tiny_config: Path, seed: s
 
 
 def test_search_without_its_supernet(tmp_path: Path, tiny_config: Path) -> None:
-    """Item 12: names the missing supernet and the rule that makes it."""
+    """Item 12: names the missing (or unfinished) supernet run and the rule that makes it."""
     results = tiny_config.parent / "results" / "tiny" / "spos"
     sdir = results / "train_supernet" / "block" / "uniform" / "seed0"
-    msg = one_line_error(run_cli("search", "--config-file", str(tiny_config), "--paper", "spos",
-                                 "--cell", "block/uniform/evolution", "--seed", "0",
-                                 "--input", f"supernet={sdir}/supernet.pt",
-                                 "--out", str(results / "search" / "block" / "uniform" /
-                                              "evolution" / "seed0")))
-    assert f"{sdir}/supernet.pt" in msg and "rule spos_train_supernet" in msg
+
+    def search() -> str:
+        return one_line_error(run_cli("search", "--config-file", str(tiny_config), "--paper",
+                                      "spos", "--cell", "block/uniform/evolution", "--seed", "0",
+                                      "--input", f"supernet={sdir}",
+                                      "--out", str(results / "search" / "block" / "uniform" /
+                                                   "evolution" / "seed0")))
+
+    msg = search()
+    assert f"missing input {sdir};" in msg and "rule spos_train_supernet" in msg
+    assert f"snakemake {sdir}/provenance.json" in msg  # the file the rule declares
+    sdir.mkdir(parents=True)  # a killed job's run directory: no provenance.json yet
+    (sdir / "checkpoint.pt").write_bytes(b"")
+    msg = search()
+    assert f"unfinished run (no provenance.json): {sdir}/provenance.json" in msg
+    assert "rule spos_train_supernet" in msg
 
 
 @pytest.mark.parametrize(("paper", "rule"), [("spos", "spos_retrain"),

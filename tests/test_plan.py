@@ -50,9 +50,16 @@ def test_plan_tiny_prints_every_rule_and_a_total(cli, tmp_path: Path) -> None:
                str(_step_csv(tmp_path / "times.csv")))
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
+    from nasrepro.config import PAPERS
+    from nasrepro.paths import RUN_STAGES
+    from nasrepro.stages import grid_of
+
+    config = load_config("tiny")
     rules = {m.group(1) for f in (REPO / "workflow" / "rules").glob("*.smk")
              for m in re.finditer(r"^rule (\w+):", f.read_text(), re.M)} - TARGET_ONLY
-    assert rules
+    # + the stage rules <paper>_<stage> that workflow/rules/stages.smk makes from the grids
+    rules |= {f"{p}_{s}" for p in PAPERS for s in RUN_STAGES if grid_of(p).runs(config, s)}
+    assert {"spos_train_supernet", "darts_snas_search", "fbnetv3_retrain", "tables"} <= rules
     timed = re.compile(r"^(\w+)\s+(\d+)\s+\S+\s+[\d.]+ (s|min|h)\s+[\d.]+ (s|min|h)\s", re.M)
     printed = {m.group(1): int(m.group(2)) for m in timed.finditer(out)}
     assert rules <= set(printed), sorted(rules - set(printed))
@@ -65,13 +72,12 @@ def test_plan_tiny_prints_every_rule_and_a_total(cli, tmp_path: Path) -> None:
 
 def test_parse_dry_run() -> None:
     text = ("Building DAG of jobs...\nrule spos_search:\n    input: a\n    jobid: 3\n"
-            "    wildcards: supernet=block, sampler=flops-binned, seed=0, searcher=evolution\n"
+            "    wildcards: cell=block/flops-binned/evolution, seed=0\n"
             "    resources: tmpdir=/tmp\n\nlocalrule all:\n    input: b\n    jobid: 0\n\n"
             "Job stats:\njob count\n")
     jobs = parse_dry_run(text)
     assert [j.rule for j in jobs] == ["spos_search", "all"]
-    assert jobs[0].wildcards == {"supernet": "block", "sampler": "flops-binned", "seed": "0",
-                                 "searcher": "evolution"}
+    assert jobs[0].wildcards == {"cell": "block/flops-binned/evolution", "seed": "0"}
     assert jobs[1].wildcards == {}
 
 
@@ -80,13 +86,22 @@ def test_job_work_follows_the_config() -> None:
     n = train_size(config)
     assert n == 1797 - 297 - 300  # digits train split minus val_size
     counts = Counter({"spos_retrain": 29})
-    w = job_work(config, Job("spos_train_supernet", {"supernet": "block", "sampler": "uniform",
-                                                     "seed": "0"}), counts)
+    w = job_work(config, Job("spos_train_supernet", {"cell": "block/uniform", "seed": "0"}),
+                 counts)
     assert (w.workload, w.steps) == ("spos_supernet", 6 * (n // 64))
-    w = job_work(config, Job("darts_snas_search", {"group": "darts-2nd", "seed": "0"}), counts)
+    w = job_work(config, Job("darts_snas_search", {"cell": "darts-2nd", "seed": "0"}), counts)
     assert (w.workload, w.steps) == ("darts_search_2nd", 2 * 2)  # capped steps_per_epoch
-    w = job_work(config, Job("darts_snas_search", {"group": "snas-mild", "seed": "0"}), counts)
+    w = job_work(config, Job("darts_snas_search", {"cell": "snas-mild", "seed": "0"}), counts)
     assert w.workload == "snas_search"
+    an = {cell: job_work(config, Job("attentivenas_search", {"cell": cell, "seed": "0"}), counts)
+          for cell in ("main/uniform", "short/uniform")}  # the search of main, not of short
+    ac = config["attentivenas"]
+    assert an["main/uniform"].forward["sandwich"] != an["short/uniform"].forward["sandwich"]
+    assert f"{int(ac['n_subnets']) + 2} subnets" in an["short/uniform"].note
+    bestup, uniform = (job_work(config, Job("attentivenas_train_supernet",
+                                            {"cell": f"main/{s}", "seed": "0"}), counts)
+                       for s in ("bestup", "uniform"))
+    assert "candidates scored" in bestup.note and "candidates scored" not in uniform.note
     w = job_work(config, Job("report", {}), counts)
     assert w.workload is None and w.fixed_s > 0
     w = job_work(config, Job("spos_inherit", {}), counts)
@@ -95,7 +110,7 @@ def test_job_work_follows_the_config() -> None:
 
 def test_estimate_scales_with_step_time() -> None:
     config = load_config("tiny")
-    jobs = [Job("spos_retrain", {"role": "fixed/all_choice_3", "index": "0"}), Job("all")]
+    jobs = [Job("spos_retrain", {"cell": "fixed/all_choice_3", "seed": "0"}), Job("all")]
     fast = {n: StepTime(0.01, 64, "x") for n in WORKLOADS}
     slow = {n: StepTime(0.02, 64, "x") for n in WORKLOADS}
     a, b = estimate(config, jobs, fast, 0.0), estimate(config, jobs, slow, 0.0)

@@ -62,10 +62,22 @@ def test_input_flags_name_every_input_but_the_splits() -> None:
     class FakeInput(dict):  # the keys()/[] of a Snakemake InputFiles
         pass
 
-    flags = input_flags(None, FakeInput(splits="s.json", supernet="a/supernet.pt",
-                                        metrics=["r0/m.json", "r1/m.json"]))
-    assert flags == ("--input supernet=a/supernet.pt --input metrics=r0/m.json "
-                     "--input metrics=r1/m.json")
+    flags = input_flags(None, FakeInput(splits="s.json", supernet="a/seed0/provenance.json",
+                                        proxy="study/proxy.pt",
+                                        retrain=[f"r/seed{i}/provenance.json" for i in (0, 1)]))
+    # a run (its provenance.json, what the rule depends on) goes on the command line as its folder
+    assert flags == ("--input supernet=a/seed0 --input proxy=study/proxy.pt "
+                     "--input retrain=r/seed0 --input retrain=r/seed1")
+
+
+def test_inputs_name_run_directories(tmp_path: Path) -> None:
+    run = tmp_path / "spos" / "search" / "c" / "seed0"
+    run.mkdir(parents=True)
+    (run / "provenance.json").write_text("{}")
+    inputs = Inputs.parse([f"search={run}", f"retrain={run}/provenance.json", f"retrain={run}"])
+    assert inputs.run("search", "x") == run and inputs.optional_run("search") == run
+    assert inputs.runs("retrain", "x") == [run, run]  # a file of the run: its folder
+    assert inputs.optional_run("arch") is None
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -74,7 +86,9 @@ def test_input_flags_name_every_input_but_the_splits() -> None:
     (["study", "spos", "nope"], "paper spos has no study 'nope'; known: inherit"),
     (["search", "--paper", "spos", "--seed", "0"], "search needs --cell"),
     (["retrain", "--paper", "spos", "--cell", "search/block/uniform/evolution", "--seed", "0"],
-     "--input best=PATH"),
+     "--input search=DIR"),
+    (["retrain", "--paper", "fbnetv3", "--cell", "autotrain/default"],
+     "retrain of autotrain/default needs --seed"),
     (["search", "--paper", "spos", "--cell", "block/uniform/evolution", "--seed", "0",
       "--input", f"supernt={A_FILE}"], "--input supernt=... is not read by this step"),
     (["retrain", "--paper", "fbnetv3", "--cell", "swap/A_recipeB", "--input", f"arch={A_FILE}"],

@@ -44,20 +44,12 @@ def check_device(device: str) -> None:
                           f"are visible; use cuda:0..{torch.cuda.device_count() - 1}")
 
 
-#: (paper, stage, first part of the cell) -> rule, where it is not ``<paper>_<stage>`` (a study:
-#: ``<paper>_<study name>``); checked against the DAG by the tests
-_RULE_EXCEPTIONS = {
-    ("attentivenas", "search", "short"): "attentivenas_short_eval",
-    ("fbnetv3", "retrain", "autotrain"): "fbnetv3_retrain_display",  # their own seeds
-    ("fbnetv3", "retrain", "search"): "fbnetv3_retrain_display",
-}
-
-
 def producing_rule(config: dict, path: str | Path) -> str | None:
     """The Snakemake rule that writes ``path`` (a file of ``results/<profile>/``), or None.
 
     Run directories follow the one grammar ``<paper>/<stage>/<cell>/seed<s>/``
-    (:mod:`nasrepro.paths`): the rule is ``<paper>_<stage>`` (``<paper>_<name>`` for a study).
+    (:mod:`nasrepro.paths`): the rule is ``<paper>_<stage>`` (``<paper>_<name>`` for a study),
+    made for every paper and stage by ``workflow/rules/stages.smk``.
     """
     from nasrepro.config import PAPERS, profile_dir
     from nasrepro.paths import DATA_DIR, STAGES, data_table_path
@@ -84,17 +76,21 @@ def producing_rule(config: dict, path: str | Path) -> str | None:
         return parts[1]  # rules tables and figures ({paper} wildcard)
     if head not in PAPERS or len(parts) < 4 or parts[1] not in STAGES:
         return None
-    stage, cell = parts[1], parts[2]
-    if (head, stage, cell) in _RULE_EXCEPTIONS:
-        return _RULE_EXCEPTIONS[(head, stage, cell)]
-    return f"{head}_{cell}" if stage == "study" else f"{head}_{stage}"
+    return f"{head}_{parts[2]}" if parts[1] == "study" else f"{head}_{parts[1]}"
 
 
 def require_input(config: dict, path: str | Path) -> Path:
-    """``path`` if it exists, else a :class:`MissingInputError` naming the rule that makes it."""
-    if not Path(path).exists():
+    """``path`` if it exists (a run directory: if it is finished, i.e. has its
+    ``provenance.json``), else a :class:`MissingInputError` naming the rule that makes it."""
+    from nasrepro.paths import PROVENANCE
+
+    path = Path(path)
+    if not path.exists():
         raise MissingInputError(missing_input_message(config, path))
-    return Path(path)
+    if path.is_dir() and not (path / PROVENANCE).exists():
+        raise MissingInputError(missing_input_message(config, path / PROVENANCE).replace(
+            "missing input", "unfinished run (no provenance.json):", 1))
+    return path
 
 
 def missing_input_message(config: dict | None, path: str | Path) -> str:
@@ -104,10 +100,13 @@ def missing_input_message(config: dict | None, path: str | Path) -> str:
         return f"missing input {path}; make or restore it, then rerun"
     where = "" if config["results_dir"] == "results" else f" results_dir={config['results_dir']}"
     from nasrepro.config import PAPERS
+    from nasrepro.paths import PROVENANCE
 
     target = Path(path)  # a file in a paper's tables/figures folder: the folder is the target
     target = next((p for p in (target, *target.parents)
                    if p.name in ("tables", "figures") and p.parent.name in PAPERS), target)
+    if target.name.startswith("seed") and target.name[4:].isdigit():  # a run directory
+        target = target / PROVENANCE  # the file its rule declares
     return (f"missing input {path}; it is made by rule {rule}: run `snakemake {target} --config "
             f"profile={config['profile']}{where}` (or the whole DAG) first")
 

@@ -22,6 +22,13 @@ from nasrepro.paths import data_table_path, output_path
 from nasrepro.reporting.tables import DATA_TABLES
 
 
+def benchmark_rule(rel: Path) -> str:
+    """The rule of a benchmark file (relative to ``results/<profile>/benchmarks``), as
+    ``<paper>/<stage>`` for ``<paper>/<stage>/<cell>/seed<s>.tsv`` (rule ``<paper>_<stage>``),
+    ``<paper>/<name>`` for ``<paper>/<name>.tsv`` (a study, tables, figures), else the stem."""
+    return "/".join(Path(rel).with_suffix("").parts[:2])
+
+
 def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
     """Copy the paper's tables/figures (``results/<profile>/<paper>/{tables,figures}``) and its
     measurements/leaderboard CSVs into ``out_dir``/{tables,figures}; summarise provenance.
@@ -75,16 +82,10 @@ def collect_paper(config: dict, paper: str, out_dir: str | Path) -> None:
     per_rule: dict[str, list[float]] = defaultdict(list)
     bench = src / "benchmarks"
     for tsv in sorted(bench.rglob("*.tsv")):
-        parts = tsv.relative_to(bench).parts
-        if parts[0] not in (paper, "data.tsv"):
+        rel = tsv.relative_to(bench)
+        if rel.parts[0] not in (paper, "data.tsv"):
             continue
-        if len(parts) > 2:  # <paper>/<rule>/<job>.tsv: one line per rule
-            name = "/".join(parts[:-1])
-        elif len(parts) == 2:  # <paper>/<rule>.tsv (single-job rules: tables, figures, ...)
-            name = f"{parts[0]}/{Path(parts[1]).stem}"
-        else:
-            name = tsv.stem
-        per_rule[name].append(float(pd.read_csv(tsv, sep="\t")["s"].iloc[0]))
+        per_rule[benchmark_rule(rel)].append(float(pd.read_csv(tsv, sep="\t")["s"].iloc[0]))
     df = pd.DataFrame([{"rule": k, "jobs": len(v), "job_seconds_total": round(sum(v), 1),
                         "job_seconds_mean": round(sum(v) / len(v), 1)}
                        for k, v in sorted(per_rule.items())])

@@ -1,10 +1,10 @@
 """Tables and figures read only their rule's inputs (issue 14, "tables read their rule's inputs").
 
-The rules ``tables`` and ``figures`` pass every file they depend on as ``--input run=PATH``
-(``TABLE_INPUTS`` / ``FIGURE_INPUTS`` of the paper's rules file). While a paper's tables or
-figures are written, :func:`reads_only` refuses to open for reading any file under
-``results/<profile>/`` that is neither one of those inputs nor in the run directory of one
-(a run's ``provenance.json`` next to its declared ``metrics.json``): such a read would make a
+The rules ``tables`` and ``figures`` pass every run and file they depend on as ``--input
+run=PATH`` (``table_inputs`` / ``figure_inputs`` of the paper's grid, ``nasrepro/papers/<p>/
+grid.py``; a run as its directory). While a paper's tables or figures are written,
+:func:`reads_only` refuses to open for reading any file under ``results/<profile>/`` that is
+neither one of those inputs nor in the run directory of one: such a read would make a
 table depend on a file Snakemake does not know about, so a rerun of that file's job would not
 rerun the table. The check is an audit hook on Python's ``open`` event (:func:`sys.addaudithook`),
 so it sees every reader (``open``, ``pathlib``, pandas) without wrapping them; it is active only

@@ -1,8 +1,8 @@
 # Rules by stage for every paper ({paper} wildcard): its tables, its figures, the copy of both into
 # paper/<profile>/<paper>; then the cross-paper claims check, leaderboard and reproduction report.
-# A paper's rules file (workflow/rules/<paper>.smk) has only its computing stages and studies and
-# says what its tables and figures read: TABLE_INPUTS[<paper>], FIGURE_INPUTS[<paper>]. Each
-# paper's tables module (nasrepro/papers/<paper>/tables.py) names its own tables and figures.
+# What a paper's tables and figures read comes from its grid (table_inputs, figure_inputs of
+# nasrepro/papers/<paper>/grid.py, as TABLE_INPUTS/FIGURE_INPUTS: stages_dag.smk). Each paper's
+# tables module (nasrepro/papers/<paper>/tables.py) names its own tables and figures.
 
 
 include: "report_dag.smk"

@@ -194,7 +194,7 @@ def predictor_fn(config: dict, space: SearchSpace, prior_dir: str | Path | None 
             subnets_csv(config, "short", ac["predictor"]["sampler"], seeds_of(config, PAPER)[0]))
     if not path.exists():
         raise DataError(f"{path} is missing: the predictor scorer needs the short run's subnet "
-                        f"accuracies; run the attentivenas_short_eval rule first")
+                        f"accuracies; run the attentivenas_search rule of its cell first")
     _, _, subnets = load_prior(config, prior_dir)
     accs = read_subnet_accs(path)
     score = fit_predictor(config, space, [s["arch"] for s in subnets],
@@ -452,10 +452,10 @@ def retrain_setup(config: dict, spec: dict | None = None) -> tuple[SearchSpace, 
 
 def _train_supernet_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
     training, sampler = cell_parts(PAPER, "train_supernet", cell, ("training", "sampler"))
-    short = inputs.allow("prior", "short_eval").optional("short_eval")
+    short = inputs.allow("prior", "short").optional_run("short")
     train_supernet(config, training, sampler, seed, out,
                    prior_dir=inputs.one("prior", "the prior study's prior.json").parent,
-                   short_eval=short.parent if short is not None else None)
+                   short_eval=short)
 
 
 def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
@@ -463,9 +463,8 @@ def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs)
     the evaluation only."""
     training, _ = cell_parts(PAPER, "search", cell, ("training", "sampler"))
     searcher = methods_of(config, PAPER, "searcher")[0] if training == "main" else ""
-    weights = inputs.allow("prior", "supernet").one("supernet", "the trained supernet's "
-                                                    "supernet.pt")
-    run_search(config, training, weights.parent, searcher, seed, out,
+    supernet_run = inputs.allow("prior", "supernet").run("supernet", "the trained supernet's run")
+    run_search(config, training, supernet_run, searcher, seed, out,
                prior_dir=inputs.one("prior", "the prior study's prior.json").parent)
 
 
@@ -475,11 +474,10 @@ def _prior_study(config: dict, out: Path, inputs: Inputs) -> None:
 
 
 def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
-    # subnet_set (subnets.json) and search (archs.jsonl) are read from the same run dirs
-    inputs.allow("prior", "main", "short", "subnet_set", "search")
-    main = inputs.all("main", "the main supernets' subnets.csv, seed s0 then s1")
-    evals = {"main": [f.parent for f in main],
-             "short": [inputs.one("short", "the short supernet's subnets.csv").parent]}
+    # subnet_set: the prior study's subnets.json; the first main run's archs.jsonl is read too
+    inputs.allow("prior", "main", "short", "subnet_set")
+    evals = {"main": inputs.runs("main", "the main supernets' evaluation runs, seed s0 then s1"),
+             "short": [inputs.run("short", "the short supernet's evaluation run")]}
     predictor_study(config, out / "predictor.json",
                     prior_dir=inputs.one("prior", "the prior study's prior.json").parent,
                     evals=evals)

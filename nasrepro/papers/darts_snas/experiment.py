@@ -19,7 +19,7 @@ One space (``darts``), one search supernet, two relaxations, one trainer
   params/MACs and edges kept, the distribution's entropy and expected params/MACs, and writes the
   derived arch of every epoch to ``archs.jsonl`` and the final one to ``final.json``. Search cost
   = the job's wall time (``provenance.json``).
-* retrain (``nasrepro retrain --paper darts_snas --cell <group> --seed s --input final=...``):
+* retrain (``nasrepro retrain --paper darts_snas --cell <group> --seed s --input search=DIR``):
   the final cell of the group's search at seed ``s`` (or random cell ``i``, ``s`` the i-th
   retrain seed), from scratch with the
   evaluation protocol (cutout, drop path, auxiliary head) on the retrain preset.
@@ -311,8 +311,9 @@ def run_group_search(config: dict, group_name: str, seed: int, out_dir: str | Pa
 
 
 def role_spec(config: dict, role: str, index: int,
-              search_best: str | Path | None = None) -> dict:
-    """``{"arch", "seed", "role", "index", "group"}`` of retrain run ``index`` of a group."""
+              search_run: str | Path | None = None) -> dict:
+    """``{"arch", "seed", "role", "index", "group"}`` of retrain run ``index`` of a group (a
+    searched group: the derived cell of ``search_run/final.json``)."""
     group = group_of(config, role)
     seeds = seeds_of(config, PAPER, "retrain_seeds", "seeds")
     if not 0 <= index < len(seeds):
@@ -327,9 +328,10 @@ def role_spec(config: dict, role: str, index: int,
                                seed=index, settings=settings, progress=False)
         arch = result.best["arch"]
     else:
-        if search_best is None:
-            raise ConfigError(f"group {role} needs --input final=PATH (its search's final.json)")
-        arch = read_json(search_best)["arch"]
+        if search_run is None:
+            raise ConfigError(f"group {role} needs --input search=DIR (its search's run "
+                              "directory)")
+        arch = read_json(Path(search_run) / "final.json")["arch"]
     return {"arch": arch, "seed": seed, "role": group.dirname, "index": index,
             "group": group.label}
 
@@ -357,7 +359,7 @@ def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs)
 def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path, inputs: Inputs) -> None:
     index = seed_index(retrain_seeds(config), seed, cell,
                        "darts_snas.retrain_seeds, else darts_snas.seeds, else the profile's")
-    spec = role_spec(config, cell, index, inputs.allow("final").optional("final"))
+    spec = role_spec(config, cell, index, inputs.allow("search").optional_run("search"))
     space, train_cfg = retrain_setup(config, spec)
     retrain_spec(config, space, train_cfg, spec, out)
 

@@ -16,12 +16,12 @@ Steps (the CLI vocabulary of :mod:`nasrepro.stages`; ``STAGES`` and ``STUDIES`` 
   on held-out measured candidates (those of the joint searches), for every registered predictor
   in ``fbnetv3.methods.predictor`` (FBNetV3 predictor with / without proxy pretraining, random
   forest) and every predictor seed.
-* ``nasrepro retrain --paper fbnetv3 --cell <role> [--seed s] [--input arch=best.json]
-  [--input recipe=best.json]``: retrain an arch from scratch with a recipe on the full train
-  split (``nasrepro.experiments.common.retrain_arch``, the shared loop), with seed ``s`` into
-  ``--out``, or without ``--seed`` every seed of the role into ``<out>/seed<s>`` (one job per
-  role keeps the process start-up cost low on CPU profiles). Roles: ``swap/A_recipeA`` ...
-  (recipe swap), ``autotrain/default`` and ``autotrain/autotrain``, ``search/arch_only``.
+* ``nasrepro retrain --paper fbnetv3 --cell <role> --seed s [--input arch=DIR]
+  [--input recipe=DIR]``: retrain an arch from scratch with a recipe on the full train split
+  (``nasrepro.experiments.common.retrain_arch``, the shared loop) with seed ``s`` (one of the
+  role's seeds) into ``--out``; ``arch`` / ``recipe``: the run directories of the searches whose
+  ``best.json`` give them. Roles: ``swap/A_recipeA`` ... (recipe swap), ``autotrain/default``
+  and ``autotrain/autotrain``, ``search/arch_only``.
 
 Search training uses the first ``search_train_size`` training images (``null``: all) and the
 validation split; retraining reports the test split. A search killed mid-way resumes: every
@@ -55,7 +55,6 @@ from nasrepro.io import (
     write_jsonl,
 )
 from nasrepro.papers.fbnetv3.grid import PAPER, ROLE_SOURCES, role_retrain_seeds, role_seeds_key
-from nasrepro.paths import seed_dirname
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
@@ -471,8 +470,8 @@ def role_spec(config: dict, role: str, index: int, arch_from: str | Path | None 
               recipe_from: str | Path | None = None) -> dict:
     """``{"arch", "recipe", "seed", "role", "index"}`` of one retrain run.
 
-    ``arch_from`` / ``recipe_from``: a search's ``best.json``, or ``None`` for AutoTrain's fixed
-    arch / the default recipe.
+    ``arch_from`` / ``recipe_from``: a search's run directory (its ``best.json``), or ``None``
+    for AutoTrain's fixed arch / the default recipe.
     """
     kind = role.split("/", 1)[0]
     if kind not in ("swap", "autotrain", "search"):
@@ -483,8 +482,9 @@ def role_spec(config: dict, role: str, index: int, arch_from: str | Path | None 
         raise ConfigError(f"--index {index} is out of range: role {role} has runs "
                           f"0..{len(seeds) - 1} ({len(seeds)} {role_seeds_key(role)}); pass an "
                           f"index in that range")
-    arch = read_json(arch_from)["arch"] if arch_from else autotrain_arch(config)
-    recipe = read_json(recipe_from)["recipe"] if recipe_from else default_recipe(config)
+    arch = read_json(Path(arch_from) / "best.json")["arch"] if arch_from else autotrain_arch(config)
+    recipe = (read_json(Path(recipe_from) / "best.json")["recipe"] if recipe_from
+              else default_recipe(config))
     return {"arch": arch_space(config).validate(arch),
             "recipe": recipe_space(config).validate(recipe),
             "seed": seeds[index], "role": role, "index": index}
@@ -509,16 +509,6 @@ def retrain(config: dict, role: str, index: int, arch_from: str | None, recipe_f
                         extra={"role": role, "index": index, "recipe": spec["recipe"]})
 
 
-def retrain_runs(config: dict, role: str, index: int | None, arch_from: str | None,
-                 recipe_from: str | None, out_dir: str | Path) -> list[dict]:
-    """:func:`retrain` of run ``index`` (or every seed's run) into ``out_dir/seed<s>`` (``s``:
-    the run's training seed)."""
-    seeds = role_retrain_seeds(config, role)
-    indices = range(len(seeds)) if index is None else [index]
-    return [retrain(config, role, i, arch_from, recipe_from,
-                    Path(out_dir) / seed_dirname(seeds[i])) for i in indices]
-
-
 # --- stages -----------------------------------------------------------------------------------
 def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
     budget, mode = cell_parts(PAPER, "search", cell.replace("_", "/", 1), ("budget", "mode"))
@@ -531,10 +521,9 @@ def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs)
 
 def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path,
                    inputs: Inputs) -> None:
-    """Retrain role ``cell``: with ``--seed``, that seed's run into ``out``; without, every
-    seed of the role into ``out/seed<s>`` (one job per role: the runs are short on CPU)."""
-    arch_from, recipe_from = inputs.allow("arch", "recipe").optional("arch"), \
-        inputs.optional("recipe")
+    """Retrain role ``cell`` at ``seed`` (one of the role's seeds) into ``out``."""
+    inputs.allow("arch", "recipe")
+    arch_from, recipe_from = inputs.optional_run("arch"), inputs.optional_run("recipe")
     if cell not in ROLE_SOURCES:
         raise UnknownNameError(f"unknown fbnetv3 retrain role {cell!r}; known: "
                                f"{', '.join(ROLE_SOURCES)}")
@@ -542,13 +531,9 @@ def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path,
                                    (arch_from, recipe_from), strict=True):
         if bool(source) != (given is not None):
             raise ConfigError(f"role {cell} takes its {name} from "
-                              + (f"search {source}: pass --input {name}=.../best.json"
+                              + (f"search {source}: pass --input {name}=DIR (its run directory)"
                                  if source else "its default: drop --input " + name))
-    seeds = role_retrain_seeds(config, cell)
-    if seed is None:
-        retrain_runs(config, cell, None, arch_from, recipe_from, out)
-        return
-    index = seed_index(seeds, seed, cell, role_seeds_key(cell))
+    index = seed_index(role_retrain_seeds(config, cell), seed, cell, role_seeds_key(cell))
     retrain(config, cell, index, arch_from, recipe_from, out)
 
 
@@ -558,9 +543,8 @@ def _pretrain_study(config: dict, out: Path, inputs: Inputs) -> None:
 
 
 def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
-    searches = inputs.allow("proxy", "search").all("search",
-                                                   "the joint searches' candidates.jsonl")
-    predictor_study(config, [f.parent for f in searches],
+    searches = inputs.allow("proxy", "search").runs("search", "the joint searches' runs")
+    predictor_study(config, searches,
                     inputs.one("proxy", "the pretrained proxy.pt"), out)
 
 

@@ -1,12 +1,12 @@
 """The FBNetV3 grid (FBNetV3 Sec. 4.2-4.3, the recipe swap and the AutoTrain comparison; issues
 12 and 14): which seeds each retrain role runs, and where every step writes (the one path
-grammar of :mod:`nasrepro.paths`). Torch-free, so the workflow's DAG helpers, the experiment
-and the tables read one definition.
+grammar of :mod:`nasrepro.paths`), and the grid interface of :mod:`nasrepro.stages`. Torch-free,
+so the workflow's rules, the experiment and the tables read one definition.
 
 * study ``fbnetv3/study/pretrain/``: the predictor's proxy pretraining;
 * search ``fbnetv3/search/<budget>_<mode>/seed<s>/`` (``fbnetv3.search_seed``);
 * study ``fbnetv3/study/predictor/``: the predictor's ranking quality;
-* retrain ``fbnetv3/retrain/<role>/seed<s>/`` (one job per role writes all its seeds).
+* retrain ``fbnetv3/retrain/<role>/seed<s>/`` (one job per role and seed).
 
 ``fbnetv3.retrain_seeds`` (else the profile's ``seeds``) replicate the recipe-swap roles
 (``swap/...``: claim F1, the cheapest decidable replicates); ``fbnetv3.display_retrain_seeds``
@@ -17,7 +17,7 @@ affordable n decides at the default scale): the tables keep every row, each with
 from __future__ import annotations
 
 from nasrepro.config import seeds_of
-from nasrepro.paths import run_path
+from nasrepro.paths import finished, run_path
 
 PAPER = "fbnetv3"
 #: retrain role -> (search whose best.json gives the arch, search that gives the recipe); ""
@@ -54,3 +54,51 @@ def role_seeds_key(role: str) -> str:
     """Where :func:`role_retrain_seeds` of ``role`` come from, for messages."""
     return ("fbnetv3.retrain_seeds" if role.startswith("swap/")
             else "fbnetv3.display_retrain_seeds (else fbnetv3.retrain_seeds)")
+
+
+# --- the grid interface (nasrepro.stages; rules fbnetv3_<stage> in workflow/rules/stages.smk) -
+#: the searches ``<budget>_<mode>``: the joint search at both budgets, arch-only and AutoTrain
+SEARCHES = ("A_joint", "B_joint", "A_arch_only", "A_autotrain")
+PROXY = f"{PRETRAIN_DIR}/proxy.pt"
+PREDICTOR_FILES = (f"{PREDICTOR_DIR}/predictor_runs.csv", f"{PREDICTOR_DIR}/predictions.csv")
+
+
+def search_run(config: dict, name: str) -> str:
+    """The run directory of search ``<budget>_<mode>`` (at ``fbnetv3.search_seed``)."""
+    return search_path(*name.split("_", 1), config[PAPER]["search_seed"])
+
+
+def runs(config: dict, stage: str) -> list[tuple[str, int]]:
+    """``(cell, seed)``: every search at the search seed; every retrain role at its seeds."""
+    if stage == "search":
+        return [(name, int(config[PAPER]["search_seed"])) for name in SEARCHES]
+    if stage == "retrain":
+        return [(role, s) for role in ROLE_SOURCES for s in role_retrain_seeds(config, role)]
+    return []
+
+
+def run_inputs(config: dict, stage: str, cell: str, seed: int | str) -> dict[str, str]:
+    """A search reads the pretrained proxy; a retrain the searches its arch and recipe come
+    from (their ``best.json``)."""
+    if stage == "search":
+        return {"proxy": PROXY}
+    if stage == "retrain":
+        return {name: finished(search_run(config, source))
+                for name, source in zip(("arch", "recipe"), ROLE_SOURCES[cell], strict=True)
+                if source}
+    return {}
+
+
+def predictor_inputs(config: dict) -> dict[str, str | list[str]]:
+    """The predictor study reads the proxy and the joint searches' measured candidates."""
+    return {"proxy": PROXY,
+            "search": [finished(search_run(config, s)) for s in ("A_joint", "B_joint")]}
+
+
+def table_inputs(config: dict) -> list[str]:
+    return [*(finished(retrain_path(r, s)) for r, s in runs(config, "retrain")), PROXY,
+            PREDICTOR_FILES[0], *(finished(search_run(config, s)) for s in SEARCHES)]
+
+
+def figure_inputs(config: dict) -> list[str]:
+    return [PREDICTOR_FILES[1], *(finished(search_run(config, s)) for s in SEARCHES)]

@@ -203,16 +203,19 @@ def run_search(config: dict, supernet: str, supernet_dir: str | Path, searcher: 
 
 
 def role_spec(config: dict, role: str, index: int,
-              search_best: str | Path | None = None) -> dict:
-    """``{"arch", "seed", "role", "index"}`` of one retrain run of Tables 3/4."""
+              search_run: str | Path | None = None) -> dict:
+    """``{"arch", "seed", "role", "index"}`` of one retrain run of Tables 3/4 (a search role:
+    the arch of ``search_run/best.json``)."""
     n_runs, of = len(role_seeds(config, role)), role_seeds_key(config, role)
     if not 0 <= index < n_runs:
         raise ConfigError(f"--index {index} is out of range: role {role} has runs 0..{n_runs - 1} "
                           f"({n_runs} {of}); pass an index in that range")
     if role.startswith("search/"):
-        if search_best is None:
-            raise ConfigError(f"role {role} needs --input best=PATH (the search's best.json)")
-        arch, seed = read_json(search_best)["arch"], role_seeds(config, role)[index]
+        if search_run is None:
+            raise ConfigError(f"role {role} needs --input search=DIR (the search's run "
+                              "directory)")
+        arch = read_json(Path(search_run) / "best.json")["arch"]
+        seed = role_seeds(config, role)[index]
     else:
         arch, seed = role_arch(config, role, index)
     return {"arch": arch, "seed": seed, "role": role, "index": index}
@@ -272,23 +275,22 @@ def _train_supernet_stage(config: dict, cell: str, seed: int, out: Path, inputs:
 
 def _search_stage(config: dict, cell: str, seed: int, out: Path, inputs: Inputs) -> None:
     supernet, _, searcher = cell_parts(PAPER, "search", cell, ("supernet", "sampler", "searcher"))
-    weights = inputs.allow("supernet").one("supernet", "the trained supernet's supernet.pt")
-    run_search(config, supernet, weights.parent, searcher, seed, out)
+    supernet_run = inputs.allow("supernet").run("supernet", "the trained supernet's run")
+    run_search(config, supernet, supernet_run, searcher, seed, out)
 
 
 def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path, inputs: Inputs) -> None:
     seeds = role_seeds(config, cell)
     index = seed_index(seeds, seed, cell, f"{len(seeds)} {role_seeds_key(config, cell)}")
-    spec = role_spec(config, cell, index, inputs.allow("best").optional("best"))
+    spec = role_spec(config, cell, index, inputs.allow("search").optional_run("search"))
     space, train_cfg = retrain_setup(config, spec)
     retrain_spec(config, space, train_cfg, spec, out)
 
 
 def _inherit_study(config: dict, out: Path, inputs: Inputs) -> None:
-    inputs.allow("block", "block_channel", "metrics")
-    dirs = {k: str(inputs.one(k, f"the {k} supernet's supernet.pt").parent)
-            for k in ("block", "block_channel")}
-    runs = [m.parent for m in inputs.all("metrics", "the retrain runs' metrics.json")]
+    inputs.allow("block", "block_channel", "retrain")
+    dirs = {k: str(inputs.run(k, f"the {k} supernet's run")) for k in ("block", "block_channel")}
+    runs = inputs.runs("retrain", "the retrain runs")
     inherited_accuracy(config, runs, dirs, out / "inherit.csv")
 
 
