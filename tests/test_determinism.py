@@ -78,7 +78,7 @@ def test_threads_are_read_before_torch_from_the_command_line(tmp_path: Path) -> 
 
 #: a few cheap jobs of the tiny DAG: the splits, an SPOS supernet (training), a search on it
 #: (BN recalibration + evaluation) and the AttentiveNAS prior (numpy)
-CORES_TARGETS = ("spos/search/block/uniform/toy-search/seed0/best.json",
+CORES_TARGETS = ("spos/search/block/uniform/toy-search/seed0/provenance.json",
                  "attentivenas/study/prior/prior.json")
 
 

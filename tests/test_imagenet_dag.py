@@ -22,9 +22,10 @@ import yaml
 from tests.conftest import REPO
 from tests.imagenet_folder import tiny_imagenet_overlay, wnids, write_folder
 
-TARGETS = ("spos/retrain/search/block/uniform/evolution/seed0/metrics.json",
-           "attentivenas/search/main/bestup/seed0/subnets.csv",
-           "fbnetv3/retrain/swap/A_recipeA/seed0/metrics.json")
+#: runs (a stage rule's target is its run's provenance.json, written last)
+TARGETS = ("spos/retrain/search/block/uniform/evolution/seed0",
+           "attentivenas/search/main/bestup/seed0",
+           "fbnetv3/retrain/swap/A_recipeA/seed0")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,8 @@ def imagenet_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     overlay = root / "overlay.yaml"
     overlay.write_text(yaml.safe_dump(tiny_imagenet_overlay(folder)))
     results = root / "results" / "imagenet"
-    cmd = [sys.executable, "-m", "snakemake", *(str(results / t) for t in TARGETS),
+    targets = [str(results / t / "provenance.json") for t in TARGETS]
+    cmd = [sys.executable, "-m", "snakemake", *targets,
            "--cores", "2", "--quiet", "rules", "--nolock", "--configfile", str(overlay),
            "--config", "profile=imagenet", f"results_dir={root / 'results'}",
            f"paper_dir={root / 'paper'}"]
@@ -48,9 +50,9 @@ def test_every_data_reading_job_runs_on_the_folder(imagenet_run: Path) -> None:
     splits = json.loads((imagenet_run / "data" / "imagenet" / "splits.json").read_text())
     assert len(splits["classes"]) == 10 and len(splits["val"]) == 20
     for target in TARGETS[::2]:
-        metrics = json.loads((imagenet_run / target).read_text())
+        metrics = json.loads((imagenet_run / target / "metrics.json").read_text())
         assert 0.0 <= metrics["test_acc"] <= 100.0, metrics
-    subnets = pd.read_csv(imagenet_run / TARGETS[1])
+    subnets = pd.read_csv(imagenet_run / TARGETS[1] / "subnets.csv")
     assert {"min", "max"} <= set(subnets["name"]) and len(subnets) == 16 + 2
     assert subnets["acc"].between(0.0, 100.0).all() and (subnets["macs"] > 0).all()
 

@@ -32,7 +32,7 @@ from typing import Any
 from tqdm import tqdm
 
 from nasrepro.errors import ConfigError
-from nasrepro.search.random_search import CandidateBook, Constraint, no_candidate_error
+from nasrepro.search.random_search import CandidateBook, Constraint
 from nasrepro.search.result import Arch, Evaluate, SearchResult, fitness_key
 
 #: ``select(evaluated_entries, k) -> parents``: picks the parents from all evaluated entries.
@@ -148,12 +148,8 @@ def evolution_search(
                 functools.partial(cross, parents), n_crossover,
                 CHILD_TRIES_PER_CANDIDATE * n_crossover, batch,
             )
-        book.fill_random(rng, population - len(batch), batch, max_tries)
-        if not batch:
-            if g == 0:
-                raise no_candidate_error(book, max_tries, population)
+        if not book.fill_and_evaluate(rng, population - len(batch), batch, max_tries, g):
             break  # no legal unseen arch left in the space
-        book.evaluate_batch(batch, g)
         bar.set_postfix(best=book.best_fitness())
     meta = {
         "searcher": "evolution",

@@ -96,6 +96,19 @@ class CandidateBook:
         tries = RANDOM_TRIES_PER_CANDIDATE * want if max_tries is None else max_tries
         return self.propose(lambda: self.space.sample(rng), want, tries, batch)
 
+    def fill_and_evaluate(self, rng: random.Random, want: int, batch: dict[str, Arch],
+                          max_tries: int | None, generation: int) -> bool:
+        """Top ``batch`` up with ``want`` random archs (:meth:`fill_random`) and evaluate it as
+        ``generation``; False when nothing is left to evaluate (the space has no legal unseen
+        arch left), an error when that happens in the first generation."""
+        self.fill_random(rng, want, batch, max_tries)
+        if not batch:
+            if generation == 0:
+                raise no_candidate_error(self, max_tries, want)
+            return False
+        self.evaluate_batch(batch, generation)
+        return True
+
     def evaluate_batch(self, batch: dict[str, Arch], generation: int) -> list[dict]:
         """Evaluate ``batch`` with ONE call of the callback and log the entries."""
         ids = list(batch)
@@ -181,12 +194,8 @@ def random_search(
     for g in bar:
         want = min(batch_size, n_evals - len(book.evaluated))
         batch: dict[str, Arch] = {}
-        book.fill_random(rng, want, batch, max_tries)
-        if not batch:
-            if g == 0:
-                raise no_candidate_error(book, max_tries, want)
+        if not book.fill_and_evaluate(rng, want, batch, max_tries, g):
             break  # the space has no legal unseen arch left
-        book.evaluate_batch(batch, g)
         bar.set_postfix(best=book.best_fitness())
     meta = {
         "searcher": "random",

@@ -92,6 +92,18 @@ def _stage(c: list[int], d: list[int], k: list[int], t: list[float], s: int,
     return {"c": c, "d": d, "k": k, "t": t, "s": s, "se": se}
 
 
+#: the settings every preset shares (AttentiveNAS's builder; the ``fbnetv3`` space sets its own)
+_COMMON: dict[str, Any] = {
+    "act": "swish",
+    "dropout": 0.0,  # probability before the classifier of standalone nets
+    "bn_momentum": 0.1,
+    "bn_eps": 1e-5,
+    "resize_mode": "bicubic",
+    "se_from_input": False,  # SE width from the expanded width (AttentiveNAS)
+    "se_act": "relu",
+    "stem_bias": False,
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "attentivenas": {
         "input_channels": 3,
@@ -109,15 +121,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         ],
         "last_conv": {"c": [1792, 1984]},
         "head_expand": 6,
-        "act": "swish",
-        "dropout": 0.0,  # probability before the classifier of standalone nets
-        "bn_momentum": 0.1,
-        "bn_eps": 1e-5,
-        "resize_mode": "bicubic",
         "channels_last": False,
-        "se_from_input": False,  # SE width from the expanded width (AttentiveNAS)
-        "se_act": "relu",
-        "stem_bias": False,
+        **_COMMON,
     },
     "cifar10": {
         "input_channels": 3,
@@ -135,15 +140,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         ],
         "last_conv": {"c": [1792, 1984]},
         "head_expand": 6,
-        "act": "swish",
-        "dropout": 0.0,
-        "bn_momentum": 0.1,
-        "bn_eps": 1e-5,
-        "resize_mode": "bicubic",
         "channels_last": False,
-        "se_from_input": False,  # SE width from the expanded width (AttentiveNAS)
-        "se_act": "relu",
-        "stem_bias": False,
+        **_COMMON,
     },
     "small": {
         "input_channels": 1,
@@ -161,15 +159,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         ],
         "last_conv": {"c": [256, 320]},
         "head_expand": 6,
-        "act": "swish",
-        "dropout": 0.0,
-        "bn_momentum": 0.1,
-        "bn_eps": 1e-5,
-        "resize_mode": "bicubic",
         "channels_last": True,
-        "se_from_input": False,
-        "se_act": "relu",
-        "stem_bias": False,
+        **_COMMON,
     },
     "tiny": {
         "input_channels": 1,
@@ -187,15 +178,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         ],
         "last_conv": {"c": [64, 96]},
         "head_expand": 3,
-        "act": "swish",
-        "dropout": 0.0,
-        "bn_momentum": 0.1,
-        "bn_eps": 1e-5,
-        "resize_mode": "bicubic",
         "channels_last": True,
-        "se_from_input": False,
-        "se_act": "relu",
-        "stem_bias": False,
+        **_COMMON,
     },
 }
 
