@@ -423,12 +423,11 @@ def _clean_run_dirs(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    from nasrepro.determinism import pin_thread_env, threads_from_argv
+    from nasrepro.determinism import pin_job_env
 
-    # before build_parser imports torch/numpy: their thread pools follow the config alone
-    threads = threads_from_argv(sys.argv[1:] if argv is None else argv)
-    if threads is not None:
-        pin_thread_env(threads)
+    # before build_parser imports torch/numpy: their thread pools and CPU kernels follow the
+    # config alone
+    pin_job_env(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # a several-rank job reruns it
     try:

@@ -350,7 +350,7 @@ def load_config_file(path: str | Path) -> dict:
 #: keys that change no result file: where results go, what the default target runs, progress
 RESULT_NEUTRAL_KEYS = ("profile", "results_dir", "paper_dir", "papers", "progress")
 #: keys every paper's jobs read besides their own section
-COMMON_KEYS = ("device", "threads", "seeds", "data")
+COMMON_KEYS = ("device", "threads", "cpu_isa", "seeds", "data")
 
 
 def config_section(config: dict, scope: str) -> dict:

@@ -12,9 +12,16 @@ was started from, or on how many jobs Snakemake runs beside it. Two places pin t
   deterministic kernel, so nothing is slowed or refused; on CUDA it only warns, and cuDNN
   autotuning is off).
 
-What stays machine-dependent: float kernels are chosen by CPU instruction set (oneDNN/MKL pick
-AVX2 / AVX-512 / AMX code paths at run time), so a different CPU model may round differently;
-see "Verifying the reference" in docs/reproducibility.md.
+* :func:`pin_cpu_isa` — also before torch loads, the instruction set every CPU kernel library
+  may use, from the config's ``cpu_isa`` key. torch's ATen, oneDNN and MKL each pick AVX2,
+  AVX-512 or AMX code paths at run time, and those round differently: on an AVX-512 machine
+  the tiny DAG differed from a reference made on an AVX2 machine in 445 table cells (SPOS
+  retrains 6 points apart). ``cpu_isa: avx2`` (every shipped profile) caps all three at AVX2
+  (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``, ``MKL_CBWR``), which reproduced that
+  reference exactly on the AVX-512 machine; ``native`` leaves the caller's environment alone.
+
+What stays machine-dependent: a CPU without AVX2 (or not x86), and oneDNN blockings that
+depend on cache sizes; see "Verifying the reference" in docs/reproducibility.md.
 """
 
 from __future__ import annotations
@@ -39,10 +46,14 @@ def _option(argv: Sequence[str], name: str) -> str | None:
     return None
 
 
-def threads_from_argv(argv: Sequence[str]) -> int | None:
-    """The ``threads`` of the config a ``nasrepro`` command line names (``--config-file`` or
-    ``--profile``, else the default profile, with ``--config-override``); ``None`` when it
-    cannot be read (the command itself then reports the problem)."""
+#: the settings :func:`pin_job_env` reads from a command line's config, with their defaults
+JOB_ENV_KEYS = {"threads": 1, "cpu_isa": "avx2"}
+
+
+def job_env_settings(argv: Sequence[str]) -> dict[str, Any] | None:
+    """``threads`` and ``cpu_isa`` of the config a ``nasrepro`` command line names
+    (``--config-file`` or ``--profile``, else the default profile, with ``--config-override``);
+    ``None`` when it cannot be read (the command itself then reports the problem)."""
     try:
         config_file = _option(argv, "--config-file")
         override = _option(argv, "--config-override")
@@ -54,14 +65,47 @@ def threads_from_argv(argv: Sequence[str]) -> int | None:
                 from nasrepro.config import parse_config_override
 
                 config.update({k: v for k, v in parse_config_override(override).items()
-                               if k == "threads"})
+                               if k in JOB_ENV_KEYS})
         else:
             from nasrepro.config import load_job_config
 
             config = load_job_config(_option(argv, "--profile"), override)
-        return int(config.get("threads", 1))
+        return {"threads": int(config.get("threads", JOB_ENV_KEYS["threads"])),
+                "cpu_isa": str(config.get("cpu_isa", JOB_ENV_KEYS["cpu_isa"]))}
     except Exception:  # noqa: BLE001 - any failure here is reported by the command itself
         return None
+
+
+def threads_from_argv(argv: Sequence[str]) -> int | None:
+    """The ``threads`` of the config a command line names (:func:`job_env_settings`)."""
+    settings = job_env_settings(argv)
+    return None if settings is None else settings["threads"]
+
+
+def pin_job_env(argv: Sequence[str]) -> None:
+    """Threads and instruction set of the job ``argv`` describes, before torch loads."""
+    settings = job_env_settings(argv)
+    if settings is not None:
+        pin_thread_env(settings["threads"])
+        pin_cpu_isa(settings["cpu_isa"])
+
+
+#: config ``cpu_isa`` -> the variables that cap ATen's dispatch, oneDNN's JIT kernels and MKL's
+#: code path (MKL's Conditional Numerical Reproducibility branch) at that instruction set
+CPU_ISA_ENV = {
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"},
+    "native": {},
+}
+
+
+def pin_cpu_isa(isa: str) -> None:
+    """Cap every CPU kernel library at ``isa`` (a :data:`CPU_ISA_ENV` key; call before torch
+    computes anything). ``avx2`` overrides the caller's variables; ``native`` leaves them."""
+    if isa not in CPU_ISA_ENV:
+        from nasrepro.errors import ConfigError
+
+        raise ConfigError(f"unknown cpu_isa {isa!r}; use one of {', '.join(CPU_ISA_ENV)}")
+    os.environ.update(CPU_ISA_ENV[isa])
 
 
 def pin_thread_env(threads: int) -> None:

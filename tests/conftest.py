@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from nasrepro.config import load_config
+from nasrepro.determinism import pin_cpu_isa
+
 REPO = Path(__file__).resolve().parent.parent
+
+# The test process computes with the CPU kernels its jobs use (before any test imports torch):
+# in-process results are compared with the jobs' files.
+pin_cpu_isa(load_config("tiny")["cpu_isa"])
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """No thread or parallelism dependence (issue 17): a job's threads follow the config's
 ``threads`` alone (torch intra/inter-op pools and the OpenMP/BLAS environment, whatever the
-caller exported), deterministic algorithms are on, and Snakemake's ``--cores`` (how many jobs
+caller exported), its CPU kernels follow the config's ``cpu_isa`` alone (ATen, oneDNN and MKL
+capped at AVX2), deterministic algorithms are on, and Snakemake's ``--cores`` (how many jobs
 run side by side) does not change any result file."""
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pytest
 import torch
 
 from nasrepro.config import load_config
+from nasrepro.determinism import CPU_ISA_ENV
+from nasrepro.errors import ConfigError
 from nasrepro.io import read_json, write_yaml
 from tests.conftest import REPO, run_cli
 
@@ -32,13 +35,21 @@ def job_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+#: a caller's instruction-set caps that differ from the config's ``cpu_isa: avx2`` (scalar ATen
+#: kernels, SSE4.1 oneDNN kernels, MKL's most compatible path): the job must override them
+OTHER_ISA_ENV = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
+                 "MKL_CBWR": "COMPATIBLE"}
+
+
 def test_outside_thread_settings_do_not_change_a_job(job_config: Path) -> None:
     """The same retrain job (convs, BN, linear; forward and backward) started with different
-    OMP/MKL/OpenBLAS thread variables writes identical files: the config's threads win."""
+    OMP/MKL/OpenBLAS thread variables and instruction-set caps writes identical files: the
+    config's ``threads`` and ``cpu_isa`` win."""
     outs = []
     for i, n in enumerate(("1", "3")):
         out = job_config.parent / f"retrain{i}"
-        env = {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
+        env = {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
+               **(OTHER_ISA_ENV if i else {})}
         proc = run_cli("retrain", "--config-file", str(job_config), "--paper", "spos",
                        "--cell", "fixed/all_choice_3", "--seed", "0", "--out", str(out), env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]
@@ -47,6 +58,8 @@ def test_outside_thread_settings_do_not_change_a_job(job_config: Path) -> None:
         assert device["thread_env"] == dict.fromkeys(
             ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "2")
         assert device["deterministic_algorithms"] is True
+        assert device["isa_env"] == CPU_ISA_ENV["avx2"]
+        assert device["cpu_capability"] == "AVX2"
         outs.append(out)
     for name in ("metrics.json", "log.csv", "arch.json"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
@@ -63,6 +76,35 @@ def test_pin_torch_sets_both_pools_and_determinism() -> None:
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
+
+
+def test_cpu_isa_pins_or_leaves_the_kernel_variables(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    from nasrepro.determinism import job_env_settings, pin_cpu_isa
+
+    for var, value in OTHER_ISA_ENV.items():
+        monkeypatch.setenv(var, value)
+    pin_cpu_isa("native")  # the caller's variables stay
+    assert {v: os.environ[v] for v in OTHER_ISA_ENV} == OTHER_ISA_ENV
+    pin_cpu_isa("avx2")
+    assert {v: os.environ[v] for v in OTHER_ISA_ENV} == CPU_ISA_ENV["avx2"]
+    with pytest.raises(ConfigError, match="unknown cpu_isa 'avx9'"):
+        pin_cpu_isa("avx9")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("threads: 2\n")
+    assert job_env_settings(["--config-file", str(cfg)]) == {"threads": 2, "cpu_isa": "avx2"}
+    assert job_env_settings(["--config-file", str(cfg), "--config-override",
+                             '{"cpu_isa": "native"}'])["cpu_isa"] == "native"
+    assert job_env_settings(["--profile", "default"])["cpu_isa"] == "avx2"
+
+
+def test_an_unknown_cpu_isa_is_a_config_error(tmp_path: Path) -> None:
+    proc = run_cli("retrain", "--profile", "tiny", "--config-override", '{"cpu_isa": "avx9"}',
+                   "--paper", "spos", "--cell", "fixed/all_choice_3", "--seed", "0",
+                   "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cpu_isa" in lines[0] and "avx9" in lines[0], proc.stderr
 
 
 def test_threads_are_read_before_torch_from_the_command_line(tmp_path: Path) -> None:
