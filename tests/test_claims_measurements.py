@@ -76,7 +76,10 @@ def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Pat
         (d / "candidates.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cands))
         _write(d / "summary.json", {"seed": 0, "stop_epoch": 2, "full_epochs": 3,
                                     "corr_at_stop": 1.0, "early_stop_fraction": 2 / 3})
-    for role in fb.ROLES:
+    assert fb.replicate_search_seeds(config) == [1]  # the tiny profile's F5 replicate searches
+    for search in ("A_joint@1", "A_arch_only@1"):
+        _write(profile_dir(config) / fb.search_run(config, search) / "summary.json", {"seed": 1})
+    for role in fb.roles(config):
         for i, d in enumerate(fb.run_dirs(config, role)):
             _write(d / "metrics.json", {"seed": config["seeds"][i], "macs": 1e6,
                                         "test_acc": 70 + rng.normal(0, .5)})
@@ -112,6 +115,16 @@ def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Pat
                       "n_quantity": "early_stop_heldout_n", "bound": 0.5, "sesoi": 0.2})
     assert f4.n == 5 * len(fb.SEARCHES) and f4.verdict in (REPRODUCED, UNDERPOWERED)
     assert -1 < f4.ci_low < f4.ci_high < 1
+    # F5 at the method level: one replicate per search (its retrain seeds averaged), 2 per arm
+    f5 = m[m["quantity"] == "search_acc"]
+    for group, role in (("joint", "search/joint_s1"), ("arch_only", "search/arch_only_s1")):
+        arm = f5[f5["group"] == group]
+        assert set(arm["unit"]) == {"search seed 0", "search seed 1"}
+        assert set(arm.loc[arm["unit"] == "search seed 1", "run_dir"]) == {
+            f"fbnetv3/retrain/{role}/seed{s}" for s in fb.role_retrain_seeds(config, role)}
+    out = run_test(m, {"kind": "difference", "quantity": "search_acc", "a": "joint",
+                       "b": "arch_only", "scale": "log_error", "sesoi": 0.01})
+    assert out.n == 2 and out.scope.startswith("over 2 independent units")
 
 
 @pytest.mark.parametrize("drop, supernet, want", [(40.0, 60.0, 0.8), (2.0, 50.0, 0.05)])

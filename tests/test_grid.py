@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from nasrepro.config import load_config
+from nasrepro.config import check_names, load_config
+from nasrepro.errors import ConfigError
 from nasrepro.paths import RUN_STAGES, finished, run_path
 from nasrepro.stages import grid_of
 
@@ -55,7 +56,21 @@ def test_runs_and_inputs_of_a_few_known_cells() -> None:
         "recipe": f"fbnetv3/search/B_joint/seed{seed}/provenance.json"}
     assert fb.run_inputs(config, "retrain", "autotrain/default", 0) == {}
     assert len(fb.runs(config, "retrain")) == sum(
-        len(fb.role_retrain_seeds(config, r)) for r in fb.ROLE_SOURCES)
+        len(fb.role_retrain_seeds(config, r)) for r in fb.role_sources(config))
+    # F5's replicate searches: the joint and arch-only searches again at each replicate seed,
+    # each retrained from its own best.json
+    assert config["fbnetv3"]["replicate_search_seeds"] == [1]
+    assert {("A_joint", 1), ("A_arch_only", 1)} < set(fb.runs(config, "search"))
+    assert fb.run_inputs(config, "retrain", "search/joint_s1", 0) == {
+        "arch": "fbnetv3/search/A_joint/seed1/provenance.json",
+        "recipe": "fbnetv3/search/A_joint/seed1/provenance.json"}
+    assert fb.run_inputs(config, "retrain", "search/arch_only_s1", 1) == {
+        "arch": "fbnetv3/search/A_arch_only/seed1/provenance.json"}
+    clash = load_config("tiny", {"fbnetv3": {"replicate_search_seeds": [0, 1]}})
+    with pytest.raises(ConfigError, match="repeats fbnetv3.search_seed 0"):
+        fb.runs(clash, "search")
+    with pytest.raises(ConfigError, match="repeats fbnetv3.search_seed 0"):
+        check_names(clash)  # before any job: the Snakefile's one-line error
     # AttentiveNAS: the short run is trained and evaluated once, next to the main ones
     assert an.short_run(config) in an.runs(config, "search")
     assert an.run_inputs(config, "search", "main/bestup", 0)["supernet"] == \

@@ -21,7 +21,8 @@ Steps (the CLI vocabulary of :mod:`nasrepro.stages`; ``STAGES`` and ``STUDIES`` 
   (``nasrepro.experiments.common.retrain_arch``, the shared loop) with seed ``s`` (one of the
   role's seeds) into ``--out``; ``arch`` / ``recipe``: the run directories of the searches whose
   ``best.json`` give them. Roles: ``swap/A_recipeA`` ... (recipe swap), ``autotrain/default``
-  and ``autotrain/autotrain``, ``search/arch_only``.
+  and ``autotrain/autotrain``, ``search/arch_only``, and per ``fbnetv3.replicate_search_seeds``
+  seed ``k`` ``search/joint_s<k>`` / ``search/arch_only_s<k>`` (claim F5's replicate searches).
 
 Search training uses the first ``search_train_size`` training images (``null``: all) and the
 validation split; retraining reports the test split. A search killed mid-way resumes: every
@@ -54,7 +55,13 @@ from nasrepro.io import (
     write_json,
     write_jsonl,
 )
-from nasrepro.papers.fbnetv3.grid import PAPER, ROLE_SOURCES, role_retrain_seeds, role_seeds_key
+from nasrepro.papers.fbnetv3.grid import (
+    PAPER,
+    replicate_search_seeds,
+    role_retrain_seeds,
+    role_seeds_key,
+    role_sources,
+)
 from nasrepro.spaces import fbnetv3 as _fbnetv3_space  # noqa: F401  (registers the space)
 from nasrepro.spaces.base import get_space
 from nasrepro.spaces.macs_prior import macs_quantile, sample_under_macs
@@ -83,7 +90,9 @@ def name_checks(config: dict) -> list[tuple[str, Any]]:
     Snakefile before any job, :func:`nasrepro.config.check_names`)."""
     from nasrepro.registry import get_method
 
-    checks: list[tuple[str, Any]] = [("fbnetv3.preset", lambda: arch_space(config))]
+    checks: list[tuple[str, Any]] = [("fbnetv3.preset", lambda: arch_space(config)),
+                                     ("fbnetv3.replicate_search_seeds",
+                                      lambda: replicate_search_seeds(config))]
     checks += [("fbnetv3.methods.predictor",
                 lambda n=n: get_method("predictor", n, paper="fbnetv3"))
                for n in methods_of(config, "fbnetv3", "predictor")]
@@ -524,10 +533,12 @@ def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path,
     """Retrain role ``cell`` at ``seed`` (one of the role's seeds) into ``out``."""
     inputs.allow("arch", "recipe")
     arch_from, recipe_from = inputs.optional_run("arch"), inputs.optional_run("recipe")
-    if cell not in ROLE_SOURCES:
+    sources = role_sources(config)
+    if cell not in sources:
         raise UnknownNameError(f"unknown fbnetv3 retrain role {cell!r}; known: "
-                               f"{', '.join(ROLE_SOURCES)}")
-    for name, source, given in zip(("arch", "recipe"), ROLE_SOURCES[cell],
+                               f"{', '.join(sources)} (fbnetv3.replicate_search_seeds adds "
+                               f"search/joint_s<k> and search/arch_only_s<k>)")
+    for name, source, given in zip(("arch", "recipe"), sources[cell],
                                    (arch_from, recipe_from), strict=True):
         if bool(source) != (given is not None):
             raise ConfigError(f"role {cell} takes its {name} from "

@@ -12,6 +12,12 @@ so the workflow's rules, the experiment and the tables read one definition.
 (``swap/...``: claim F1, the cheapest decidable replicates); ``fbnetv3.display_retrain_seeds``
 (else ``retrain_seeds``) run the AutoTrain and arch-only roles (claims F2 and F5, which no
 affordable n decides at the default scale): the tables keep every row, each with its n.
+
+``fbnetv3.replicate_search_seeds`` (issue 12) repeat the two searches claim F5 compares, the
+joint and the arch-only search at budget A, at further search seeds ``k``: search cells
+``A_joint`` / ``A_arch_only`` at seed ``k`` and their retrain roles ``search/joint_s<k>`` and
+``search/arch_only_s<k>``, so that F5 has one independent replicate per search (its ``unit``)
+instead of retrain seeds conditional on one searched arch per mode.
 """
 
 from __future__ import annotations
@@ -43,6 +49,28 @@ def retrain_path(role: str, seed: int | str) -> str:
     return run_path(PAPER, "retrain", role, seed)
 
 
+def replicate_search_seeds(config: dict) -> list[int]:
+    """``fbnetv3.replicate_search_seeds``: further seeds of the joint and arch-only searches."""
+    from nasrepro.errors import ConfigError
+
+    seeds = [int(k) for k in config[PAPER].get("replicate_search_seeds") or []]
+    if int(config[PAPER]["search_seed"]) in seeds:
+        raise ConfigError(f"fbnetv3.replicate_search_seeds {seeds} repeats fbnetv3.search_seed "
+                          f"{config[PAPER]['search_seed']} (the main searches); list other seeds")
+    return seeds
+
+
+def role_sources(config: dict) -> dict[str, tuple[str, str]]:
+    """Every retrain role of ``config`` -> (arch source, recipe source): :data:`ROLE_SOURCES`
+    plus the replicate searches' roles. A source ``<budget>_<mode>@<k>`` is that search at
+    seed ``k``; without ``@`` at ``fbnetv3.search_seed``."""
+    roles = dict(ROLE_SOURCES)
+    for k in replicate_search_seeds(config):
+        roles[f"search/joint_s{k}"] = (f"A_joint@{k}", f"A_joint@{k}")
+        roles[f"search/arch_only_s{k}"] = (f"A_arch_only@{k}", "")
+    return roles
+
+
 def role_retrain_seeds(config: dict, role: str) -> list[int]:
     """Training seeds of the retrain runs of ``role`` (run i uses seed i)."""
     if role.startswith("swap/"):
@@ -64,16 +92,27 @@ PREDICTOR_FILES = (f"{PREDICTOR_DIR}/predictor_runs.csv", f"{PREDICTOR_DIR}/pred
 
 
 def search_run(config: dict, name: str) -> str:
-    """The run directory of search ``<budget>_<mode>`` (at ``fbnetv3.search_seed``)."""
-    return search_path(*name.split("_", 1), config[PAPER]["search_seed"])
+    """The run directory of search ``<budget>_<mode>`` (at ``fbnetv3.search_seed``) or
+    ``<budget>_<mode>@<k>`` (at seed ``k``)."""
+    name, _, seed = name.partition("@")
+    return search_path(*name.split("_", 1), seed or config[PAPER]["search_seed"])
+
+
+def search_runs(config: dict) -> list[tuple[str, int]]:
+    """``(cell, seed)`` of every search: all four at the search seed, then the joint and
+    arch-only searches at each replicate seed."""
+    return ([(name, int(config[PAPER]["search_seed"])) for name in SEARCHES]
+            + [(name, k) for k in replicate_search_seeds(config)
+               for name in ("A_joint", "A_arch_only")])
 
 
 def runs(config: dict, stage: str) -> list[tuple[str, int]]:
-    """``(cell, seed)``: every search at the search seed; every retrain role at its seeds."""
+    """``(cell, seed)``: every search; every retrain role at its seeds."""
     if stage == "search":
-        return [(name, int(config[PAPER]["search_seed"])) for name in SEARCHES]
+        return search_runs(config)
     if stage == "retrain":
-        return [(role, s) for role in ROLE_SOURCES for s in role_retrain_seeds(config, role)]
+        return [(role, s) for role in role_sources(config)
+                for s in role_retrain_seeds(config, role)]
     return []
 
 
@@ -84,7 +123,8 @@ def run_inputs(config: dict, stage: str, cell: str, seed: int | str) -> dict[str
         return {"proxy": PROXY}
     if stage == "retrain":
         return {name: finished(search_run(config, source))
-                for name, source in zip(("arch", "recipe"), ROLE_SOURCES[cell], strict=True)
+                for name, source in zip(("arch", "recipe"), role_sources(config)[cell],
+                                        strict=True)
                 if source}
     return {}
 
@@ -97,7 +137,8 @@ def predictor_inputs(config: dict) -> dict[str, str | list[str]]:
 
 def table_inputs(config: dict) -> list[str]:
     return [*(finished(retrain_path(r, s)) for r, s in runs(config, "retrain")), PROXY,
-            PREDICTOR_FILES[0], *(finished(search_run(config, s)) for s in SEARCHES)]
+            PREDICTOR_FILES[0], *(finished(search_path(*c.split("_", 1), s))
+                                  for c, s in search_runs(config))]
 
 
 def figure_inputs(config: dict) -> list[str]:

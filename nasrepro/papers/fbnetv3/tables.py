@@ -10,7 +10,8 @@ Tables (CSV + Markdown + LaTeX, ``results/<p>/tables/``):
   predictor seeds;
 * ``fbnetv3_early_stopping``: rank correlation with the final ranking per epoch of every
   search's first coarse iteration, and the chosen epoch;
-* ``fbnetv3_search``: joint vs arch-only search at the same MACs budget.
+* ``fbnetv3_search``: joint vs arch-only search at the same MACs budget (one row per search,
+  the replicate searches of ``fbnetv3.replicate_search_seeds`` included).
 
 Plus ``fbnetv3_measurements.csv`` (tidy numbers of claims F1-F5) and
 ``fbnetv3_leaderboard.csv``. Figures (PDF + PNG): ``fbnetv3_early_stopping``,
@@ -21,6 +22,7 @@ iteration and generation).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +34,29 @@ from nasrepro.io import read_json
 from nasrepro.papers.fbnetv3.grid import (
     PREDICTOR_DIR,
     PRETRAIN_DIR,
-    ROLE_SOURCES,
+    replicate_search_seeds,
     retrain_path,
     role_retrain_seeds,
+    role_sources,
     search_path,
+    search_run,
 )
 
 #: the searches of the DAG: (budget, mode)
 SEARCHES = (("A", "joint"), ("B", "joint"), ("A", "arch_only"), ("A", "autotrain"))
-#: retrain roles (the grid's ``ROLE_SOURCES``) -> (measurement quantity, group): ``swap/A_recipeB``
-#: -> (``swap_acc``, ``A:recipeB``), ``autotrain/default`` -> (``autotrain_acc``, ``default``)
-ROLES = {role: (f"{role.split('/')[0]}_acc", role.split("/")[1].replace("_recipe", ":recipe"))
-         for role in ROLE_SOURCES}
+
+
+def roles(config: dict) -> dict[str, tuple[str, str]]:
+    """Retrain roles (the grid's :func:`role_sources`) -> (measurement quantity, group):
+    ``swap/A_recipeB`` -> (``swap_acc``, ``A:recipeB``), ``autotrain/default`` ->
+    (``autotrain_acc``, ``default``), ``search/arch_only`` and a replicate search's
+    ``search/arch_only_s1`` -> (``search_acc``, ``arch_only``), ``search/joint_s1`` ->
+    (``search_acc``, ``joint``)."""
+    out = {}
+    for role in role_sources(config):
+        kind, name = role.split("/", 1)
+        out[role] = (f"{kind}_acc", re.sub(r"_s\d+$", "", name).replace("_recipe", ":recipe"))
+    return out
 
 
 def search_dir(config: dict, budget: str, mode: str) -> Path:
@@ -163,13 +176,18 @@ def early_stopping_table(config: dict) -> pd.DataFrame:
 
 
 def search_table(config: dict) -> pd.DataFrame:
-    """Joint vs arch-only search; ``run_dirs``: the search dir and the best arch's retrain
-    dirs."""
+    """Joint vs arch-only search, one row per search (the main searches, then each replicate
+    search seed's pair); ``run_dirs``: the search dir and the best arch's retrain dirs."""
+    searches = [("joint (arch + recipe)", "A_joint", "swap/A_recipeA"),
+                ("arch only (default recipe)", "A_arch_only", "search/arch_only")]
+    for k in replicate_search_seeds(config):
+        searches += [(f"joint (arch + recipe), search seed {k}", f"A_joint@{k}",
+                      f"search/joint_s{k}"),
+                     (f"arch only (default recipe), search seed {k}", f"A_arch_only@{k}",
+                      f"search/arch_only_s{k}")]
     rows = []
-    for name, budget, mode, role in (("joint (arch + recipe)", "A", "joint", "swap/A_recipeA"),
-                                     ("arch only (default recipe)", "A", "arch_only",
-                                      "search/arch_only")):
-        d = search_dir(config, budget, mode)
+    for name, search, role in searches:
+        d = profile_dir(config) / search_run(config, search)
         s, best = read_json(d / "summary.json"), read_json(d / "best.json")
         mean, std, n, text = _acc(config, role)
         rows.append({"search": name, "macs_limit_m": round(s["macs_limit"] / 1e6, 4),
@@ -185,15 +203,21 @@ def search_table(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: retrain role -> the search whose seed is its independent replicate (its ``unit``)
-ROLE_SEARCH = {"swap/A_recipeA": ("A", "joint"), "swap/A_recipeB": ("A", "joint"),
-               "swap/B_recipeB": ("B", "joint"), "swap/B_recipeA": ("B", "joint"),
-               "autotrain/default": ("A", "autotrain"), "autotrain/autotrain": ("A", "autotrain"),
-               "search/arch_only": ("A", "arch_only")}
+#: retrain role -> the search whose seed is its independent replicate (its ``unit``) where that
+#: is not the role's arch source (:func:`role_search`)
+ROLE_SEARCH = {"autotrain/default": "A_autotrain"}
 
 
-def _search_unit(config: dict, budget: str, mode: str) -> str:
-    return f"search seed {read_json(search_dir(config, budget, mode) / 'summary.json')['seed']}"
+def role_search(config: dict, role: str) -> str:
+    """The search (a :func:`search_run` name) a retrain role's replicate is conditional on:
+    the search its arch comes from, else its recipe's (AutoTrain: the AutoTrain search)."""
+    arch, recipe = role_sources(config)[role]
+    return ROLE_SEARCH.get(role) or arch or recipe
+
+
+def _search_unit(config: dict, search: str) -> str:
+    d = profile_dir(config) / search_run(config, search)
+    return f"search seed {read_json(d / 'summary.json')['seed']}"
 
 
 def _stratified_predictor_taus(config: dict) -> list[dict]:
@@ -264,18 +288,21 @@ def measurements(config: dict) -> pd.DataFrame:
     the split sizes (F3), held-out early-stopping taus when the search trained some (F4).
     """
     rows = []
-    for role, (quantity, group) in ROLES.items():
-        unit = _search_unit(config, *ROLE_SEARCH[role])
+    for role, (quantity, group) in roles(config).items():
+        unit = _search_unit(config, role_search(config, role))
         for d in run_dirs(config, role):
             m = read_json(d / "metrics.json")
             for q, v in ((quantity, m["test_acc"]), ("retrain_macs", m["macs"])):
                 rows.append({"quantity": q, "group": group, "seed": m["seed"],
                              "value": v, "run_dir": _rel(config, d), "unit": unit})
-    unit = _search_unit(config, "A", "joint")
+    # F5's joint arm at the main search seed is the recipe-swap role A:recipeA (its own arch and
+    # recipe); the replicate seeds' joint arms are the search/joint_s<k> roles above
+    unit = _search_unit(config, "A_joint")
     for d in run_dirs(config, "swap/A_recipeA"):
         m = read_json(d / "metrics.json")
-        rows.append({"quantity": "search_acc", "group": "joint", "seed": m["seed"],
-                     "value": m["test_acc"], "run_dir": _rel(config, d), "unit": unit})
+        for q, v in (("search_acc", m["test_acc"]), ("retrain_macs", m["macs"])):
+            rows.append({"quantity": q, "group": "joint", "seed": m["seed"],
+                         "value": v, "run_dir": _rel(config, d), "unit": unit})
     pdir = profile_dir(config) / PREDICTOR_DIR
     runs = pd.read_csv(pdir / "predictor_runs.csv")
     for r in runs.itertuples(index=False):
@@ -303,19 +330,12 @@ def leaderboard(config: dict) -> pd.DataFrame:
     from nasrepro.reporting.tables import mean_std
 
     proxy = profile_dir(config) / PRETRAIN_DIR
-    cost = {
-        "swap/A_recipeA": [search_dir(config, "A", "joint"), proxy],
-        "swap/B_recipeB": [search_dir(config, "B", "joint"), proxy],
-        "swap/A_recipeB": [search_dir(config, "A", "joint"), search_dir(config, "B", "joint"),
-                           proxy],
-        "swap/B_recipeA": [search_dir(config, "A", "joint"), search_dir(config, "B", "joint"),
-                           proxy],
-        "autotrain/default": [],
-        "autotrain/autotrain": [search_dir(config, "A", "autotrain"), proxy],
-        "search/arch_only": [search_dir(config, "A", "arch_only"), proxy],
-    }
     rows = []
-    for role in ROLES:
+    for role, sources in role_sources(config).items():
+        # search cost: the searches the arch and recipe come from, and the proxy they all used
+        searches = list(dict.fromkeys(s for s in sources if s))
+        cost = [profile_dir(config) / search_run(config, s) for s in searches]
+        cost += [proxy] if cost else []
         ms = _metrics(config, role)
         mean, std, n = mean_std([m["test_acc"] for m in ms])
         rows.append({"paper": "fbnetv3", "method": role.replace("/", ":"),
@@ -323,7 +343,7 @@ def leaderboard(config: dict) -> pd.DataFrame:
                      "arch": json.dumps({"arch": ms[0]["arch"], "recipe": ms[0]["recipe"]},
                                         separators=(",", ":"), sort_keys=True),
                      "macs": ms[0]["macs"], "params": ms[0]["params"], "acc_mean": mean,
-                     "acc_std": std, "n": n, "search_cost_h": _wall_h(config, cost[role]),
+                     "acc_std": std, "n": n, "search_cost_h": _wall_h(config, cost),
                      "run_dirs": ";".join(_rel(config, d) for d in run_dirs(config, role))})
     return pd.DataFrame(rows)
 
