@@ -49,7 +49,7 @@ paper: setup
 # scratch folder VERIFY_DIR, then compare its tables cell by cell with the committed
 # paper/$(PROFILE)/ (`make verify`, exit 1 on a difference) or replace that reference with them
 # (`make reference`). The tiny reference is made by exactly the tests' invocation
-# (tests/conftest.py tiny_dag_command: tests/config/e2e.yaml + the toy plug-in of tests/toy_methods),
+# (tests/conftest.py run_tiny_dag: tests/config/e2e.yaml + the toy plug-in of tests/toy_methods),
 # so the tests' session DAG must equal it byte for byte; it keeps only the table CSVs.
 VERIFY_DIR ?= .cache/verify/$(PROFILE)
 VERIFY_DEPS := setup data
