@@ -42,6 +42,11 @@ def test_tables_exist_and_have_their_rows(fb_results: Path) -> None:
     assert es.groupby("search")["chosen"].sum().eq(1).all()
     search = pd.read_csv(tables / "fbnetv3_search.csv")
     assert search["macs_m"].max() <= search["macs_limit_m"].iloc[0] + 1e-9
+    # one row per search: the main joint and arch-only searches, then the replicate seed's pair
+    assert list(search["search"]) == [
+        "joint (arch + recipe)", "arch only (default recipe)",
+        "joint (arch + recipe), search seed 1", "arch only (default recipe), search seed 1"]
+    assert search["run_dirs"].iloc[2].startswith("fbnetv3/search/A_joint/seed1;")
 
 
 def test_measurements_and_leaderboard(fb_results: Path) -> None:
@@ -53,6 +58,9 @@ def test_measurements_and_leaderboard(fb_results: Path) -> None:
     assert groups["autotrain_acc"] == {"default", "autotrain"}
     assert groups["predictor_tau"] == {"pretrained", "scratch", "random_forest", "toy-predictor"}
     assert groups["search_acc"] == {"joint", "arch_only"}
+    f5 = m[m["quantity"] == "search_acc"]  # claim F5: a replicate per search, in both arms
+    assert f5.groupby("group")["unit"].apply(set).to_dict() == {
+        g: {"search seed 0", "search seed 1"} for g in ("joint", "arch_only")}
     assert groups["early_stop_corr"] == {"chosen_epoch"}
     frac = m[m["quantity"] == "early_stop_fraction"]["value"]
     assert ((frac > 0) & (frac <= 1)).all()
@@ -64,7 +72,9 @@ def test_measurements_and_leaderboard(fb_results: Path) -> None:
     lb = pd.read_csv(fb_results / "tables" / "fbnetv3_leaderboard.csv")
     assert list(lb.columns) == ["paper", "method", "space", "arch_id", "arch", "macs", "params",
                                 "acc_mean", "acc_std", "n", "search_cost_h", "run_dirs"]
-    assert len(lb) == 7 and (lb["search_cost_h"] >= 0).all()
+    # 7 roles and the replicate searches' search/joint_s1 and search/arch_only_s1
+    assert len(lb) == 9 and (lb["search_cost_h"] >= 0).all()
+    assert {"search:joint_s1", "search:arch_only_s1"} < set(lb["method"])
 
 
 def test_searched_archs_respect_budgets_and_runs_have_provenance(fb_results: Path) -> None:
