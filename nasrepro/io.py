@@ -316,6 +316,20 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cpu_native_isa() -> str:
+    """The widest vector instruction set the CPU has (``AVX512``, ``AVX2`` or ``other``; the
+    machine name off Linux), whatever ``cpu_isa`` caps the kernels at: it tells an AVX-512
+    machine running capped kernels from an AVX2 machine in provenance and ``nasrepro verify``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return "AVX512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def device_info(device: str = "cpu") -> dict[str, Any]:
     """Where the run happened."""
     import torch
@@ -326,6 +340,7 @@ def device_info(device: str = "cpu") -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "cpu_model": _cpu_model(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # kernels torch dispatches
+        "cpu_native_isa": _cpu_native_isa(),  # what the CPU has (cpu_isa may cap the kernels)
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),

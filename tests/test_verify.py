@@ -127,6 +127,23 @@ def test_reference_csv_only_round_trip(tmp_path: Path, capsys) -> None:
     assert "commit abc-dirty [CODE DIRTY] on CPU X (AVX2)" in capsys.readouterr().out
 
 
+def test_cpu_label_says_when_the_kernels_are_capped() -> None:
+    from nasrepro.io import device_info
+    from nasrepro.reporting.verify import cpu_label
+
+    assert cpu_label({"cpu_model": "CPU X", "cpu_capability": "AVX2"}) == "CPU X (AVX2)"
+    assert cpu_label({"cpu_model": "CPU X", "cpu_capability": "AVX2",
+                      "cpu_native_isa": "AVX2"}) == "CPU X (AVX2)"
+    assert cpu_label({"cpu_model": "CPU X", "cpu_capability": "AVX2",
+                      "cpu_native_isa": "AVX512"}) == "CPU X (AVX2 on AVX512)"
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    native = device_info()["cpu_native_isa"]
+    if " avx512f" in flags:
+        assert native == "AVX512"
+    elif " avx2" in flags:
+        assert native == "AVX2"
+
+
 def test_tiny_dag_equals_the_committed_reference(tiny_dag: tuple[Path, Path]) -> None:
     """The session's tiny DAG is made by the same invocation as `make reference PROFILE=tiny`,
     so every table CSV must equal paper/tiny/ exactly (wall-clock columns aside). A change

@@ -175,6 +175,15 @@ def compare(new: str | os.PathLike, reference: str | os.PathLike) -> list[Differ
     return diffs
 
 
+def cpu_label(device: dict[str, Any]) -> str:
+    """``"<model> (<kernels>)"``, or ``"<model> (<kernels> on <native>)"`` when ``cpu_isa``
+    capped the kernels below what the CPU has: ``AMD EPYC (AVX2 on AVX512)``."""
+    model = device.get("cpu_model", device.get("processor", "?"))
+    kernels, native = device.get("cpu_capability", "?"), device.get("cpu_native_isa")
+    return f"{model} ({kernels} on {native})" if native and native != kernels else \
+        f"{model} ({kernels})"
+
+
 def _runs_summary(folder: Path) -> dict[str, Any]:
     """Commits, code state and machines of the runs whose per-paper provenance.json (written
     by ``nasrepro collect``) lie under ``folder``."""
@@ -191,9 +200,7 @@ def _runs_summary(folder: Path) -> dict[str, Any]:
         n_runs += prov.get("n_runs", 0)
         versions = versions or prov.get("versions", {})
         for run in prov.get("runs", []):
-            dev = run.get("device", {})
-            cpus.add(f"{dev.get('cpu_model', dev.get('processor', '?'))} "
-                     f"({dev.get('cpu_capability', '?')})")
+            cpus.add(cpu_label(run.get("device", {})))
     return {"git_commits": sorted(commits), "n_runs": n_runs, "code_dirty_runs": n_dirty,
             "dirty_code_files": sorted(dirty_files), "cpus": sorted(cpus), "versions": versions}
 
@@ -231,8 +238,10 @@ def verify(new: str | os.PathLike, reference: str | os.PathLike) -> bool:
           f"intended, rewrite the reference (`make reference PROFILE=<profile>`) and commit it")
     if ref_summary.get("cpus") and new_summary.get("cpus") and \
             ref_summary["cpus"] != new_summary["cpus"]:
-        print("note: the reference was made on another CPU; float kernels differ by CPU "
-              "instruction set, so results are only bit-identical on the same kind of CPU")
+        print("note: the reference was made on another CPU; `cpu_isa: avx2` caps the float "
+              "kernels at AVX2 on every x86 CPU (the tiny profile reproduces across AVX2 and "
+              "AVX-512 machines), but oneDNN picks some blockings by cache size, so larger "
+              "networks can still differ (docs/reproducibility.md)")
     return False
 
 
