@@ -16,7 +16,7 @@ was started from, or on how many jobs Snakemake runs beside it. Two places pin t
   may use, from the config's ``cpu_isa`` key. torch's ATen, oneDNN and MKL each pick AVX2,
   AVX-512 or AMX code paths at run time, and those round differently: on an AVX-512 machine
   the tiny DAG differed from a reference made on an AVX2 machine in 445 table cells (SPOS
-  retrains 6 points apart). ``cpu_isa: avx2`` (every shipped profile) caps all three at AVX2
+  retrains up to 12 points apart). ``cpu_isa: avx2`` (every shipped profile) caps all three at AVX2
   (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``, ``MKL_CBWR``), which reproduced that
   reference exactly on the AVX-512 machine; ``native`` leaves the caller's environment alone.
 
