@@ -69,6 +69,40 @@ def fixed_arch(space: SearchSpace, name: str) -> dict:
     return space.validate({"blocks": [FIXED_ARCHS[name]] * n})
 
 
+def width_matched(space: SearchSpace, blocks: list[int], target: int) -> dict:
+    """``blocks`` with mid-channel scales adjusted so the MACs come as close to ``target`` as
+    the scale list allows without exceeding it (SPOS Table 3: "all choice" rows at similar
+    FLOPs, 321-327M against the 330M limit; the paper does not say how it adjusted them).
+
+    Rule (deterministic, fixed before any result): the widest scale used in *every* layer
+    whose MACs stay within ``target`` (the narrowest scale if none does), then, layer by layer
+    from the input, each layer one scale wider while the total stays within ``target``.
+    ``space`` must search channels (the ``block_channel`` space).
+    """
+    n = len(blocks)
+    fits = [j for j in range(space.num_scales)
+            if space.cost({"blocks": blocks, "channels": [j] * n}).macs <= target]
+    base = max(fits) if fits else 0
+    channels = [base] * n
+    if base + 1 < space.num_scales:
+        for i in range(n):
+            wider = [*channels[:i], base + 1, *channels[i + 1:]]
+            if space.cost({"blocks": blocks, "channels": wider}).macs <= target:
+                channels = wider
+    return space.validate({"blocks": list(blocks), "channels": channels})
+
+
+def baseline_arch(config: dict, name: str) -> dict:
+    """The all-choice baseline ``name`` of Tables 3/4: with ``spos.baseline_widths: matched``
+    (default, as the paper) widened or narrowed to the search's MACs limit
+    (:func:`width_matched`), with ``plain`` the same block at scale 1.0 in every layer."""
+    arch = fixed_arch(supernet_space(config, "block"), name)
+    if config["spos"].get("baseline_widths", "matched") == "plain":
+        return arch
+    return width_matched(supernet_space(config, "block_channel"), arch["blocks"],
+                         macs_limit(config))
+
+
 def macs_limit(config: dict) -> int:
     """The search's MACs limit: ``spos.search.macs_limit`` if set, else the
     ``spos.search.macs_limit_quantile`` quantile of the MACs of 2000 uniform random block archs
@@ -95,7 +129,7 @@ def role_arch(config: dict, role: str, index: int) -> tuple[dict, int]:
     kind, _, name = role.partition("/")
     seeds = role_seeds(config, role)
     if kind == "fixed":
-        return fixed_arch(supernet_space(config, "block"), name), seeds[index]
+        return baseline_arch(config, name), seeds[index]
     if kind == "random":
         return random_arch(config, name, index), index
     raise UnknownNameError(f"role '{role}' has no fixed arch; search roles take the search's "

@@ -207,7 +207,9 @@ def write_tables(config: dict, out_dir: str | Path) -> dict[str, pd.DataFrame]:
     from nasrepro.reporting.tables import write_table
 
     captions = {
-        3: "SPOS Table 3 (block search): retrained top-1 % on the profile's test split.",
+        3: "SPOS Table 3 (block search): retrained top-1 % on the profile's test split"
+           + ("; all-choice widths matched to the MACs limit." if config["spos"].get(
+               "baseline_widths", "matched") == "matched" else "."),
         4: "SPOS Table 4 (channel search): retrained top-1 % on the profile's test split.",
     }
     for number in (3, 4):
