@@ -185,6 +185,12 @@ def _val_size(config: dict) -> int:
     return int(config["data"].get("val_size") or 0)
 
 
+def _attentivenas_search_evals(config: dict) -> int:
+    """Candidates one AttentiveNAS Pareto search evaluates."""
+    s = config["attentivenas"]["search"]
+    return int(s["population"] + s["generations"] * (s["n_crossover"] + s["n_mutation"]))
+
+
 def job_work(config: dict, job: Job, counts: Counter) -> Work:
     """The work of one job (see the module doc); ``counts``: jobs per rule in the DAG."""
     rule, wc = job.rule, job.wildcards
@@ -242,13 +248,21 @@ def job_work(config: dict, job: Job, counts: Counter) -> Work:
         ev = ac["evaluate"]
         per = ev["recalib_batches"] * ev["recalib_batch_size"] + int(ev["eval_size"]
                                                                      or _val_size(config))
+        n = int(ac["n_subnets"]) + 2  # the fixed set (+ min and max)
         if wc.get("cell", "main/").startswith("main/"):
-            s = ac["search"]
-            n = s["population"] + s["generations"] * (s["n_crossover"] + s["n_mutation"])
-        else:
-            n = int(ac["n_subnets"]) + 2
+            n += _attentivenas_search_evals(config)
         return Work(forward={"sandwich": n * per}, note=f"{n} subnets x (BN recalibration + "
                                                         f"evaluation)")
+    if rule == "attentivenas_common":  # every main supernet on the union of the searches
+        from nasrepro.papers.attentivenas.grid import common_inputs
+
+        ev = config["attentivenas"]["evaluate"]
+        per = ev["recalib_batches"] * ev["recalib_batch_size"] + int(ev["eval_size"]
+                                                                     or _val_size(config))
+        n_main = len(common_inputs(config)["supernet"])
+        n = n_main * _attentivenas_search_evals(config)  # at most: candidates can repeat
+        return Work(forward={"sandwich": n_main * n * per},
+                    note=f"{n_main} supernets x at most {n} candidates")
     if rule == "fbnetv3_search":
         return _fbnetv3_search_work(config, n_train)
     if rule == "fbnetv3_retrain":

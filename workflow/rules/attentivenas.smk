@@ -5,6 +5,8 @@ from nasrepro.papers.attentivenas.grid import PREDICTOR_JSON as _AN_PREDICTOR  #
 from nasrepro.papers.attentivenas.grid import PRIOR_JSON as _AN_PRIOR  # noqa: E402
 from nasrepro.papers.attentivenas.grid import SUBNETS_JSON as _AN_SUBNETS  # noqa: E402
 from nasrepro.papers.attentivenas.grid import predictor_inputs as _an_predictor_inputs  # noqa: E402
+from nasrepro.papers.attentivenas.grid import COMMON_CSV as _AN_COMMON  # noqa: E402
+from nasrepro.papers.attentivenas.grid import common_inputs as _an_common_inputs  # noqa: E402
 
 
 rule attentivenas_prior:
@@ -27,6 +29,30 @@ rule attentivenas_prior:
     shell:
         "nasrepro study attentivenas prior {params.config} --config-hash {params.config_hash}"
         " --out {params.out} 2>&1 | tee {log}"
+
+
+rule attentivenas_common:
+    """Every main supernet evaluated on the common candidate set, the union of all main
+    searches' candidates (issue 12: fronts of different samplers from the same archs)."""
+    input:
+        **{name: in_profile(v) for name, v in _an_common_inputs(config).items()},
+    output:
+        in_profile(_AN_COMMON),
+    params:
+        config=JOB_CONFIG,
+        config_hash=CFG_HASH["attentivenas"],
+        inputs=input_flags,
+        out=lambda wc, output: Path(output[0]).parent,
+    log:
+        f"{LOGS}/attentivenas/common.log",
+    benchmark:
+        f"{BENCH}/attentivenas/common.tsv"
+    threads: THREADS
+    conda:
+        "../../environment.yml"
+    shell:
+        "nasrepro study attentivenas common {params.config}"
+        " --config-hash {params.config_hash} {params.inputs} --out {params.out} 2>&1 | tee {log}"
 
 
 rule attentivenas_predictor:

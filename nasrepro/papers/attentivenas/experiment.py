@@ -17,7 +17,11 @@ Steps (one CLI call each, see ``workflow/rules/attentivenas.smk``):
    evaluated after BN recalibration (batched, recalibration batches reused) -> ``subnets.csv``;
    on main supernets also the Pareto evolutionary search (accuracy vs MACs) ->
    ``archs.jsonl``, ``curve.csv``, ``best.json``.
-4. :func:`predictor_study` (``nasrepro attn-predictor``): the ``attentivenas.methods.predictor``
+4. :func:`common_study` (``nasrepro study attentivenas common``): every main supernet
+   evaluated on the union of all main searches' candidates (the common candidate set; with
+   the fixed set of each ``subnets.csv``, every front is built from the same archs) ->
+   ``common.csv``.
+5. :func:`predictor_study` (``nasrepro attn-predictor``): the ``attentivenas.methods.predictor``
    predictor (paper: random forest) on arch features ->
    supernet accuracy, Kendall tau with bootstrap CI on held-out subnets; short-vs-long and
    seed-vs-seed rank agreement on the fixed set -> ``predictor.json``.
@@ -364,7 +368,57 @@ def run_search(config: dict, supernet: str, supernet_dir_: str | Path, searcher:
                extra=extra)
 
 
-# --------------------------------------------------------------------------- 4. predictor
+# --------------------------------------------------------------------------- 4. common set
+
+
+def common_candidates(search_dirs: list[str | Path]) -> list[dict]:
+    """The union of the searches' candidates (``archs.jsonl``), one per ``arch_id``, sorted by
+    ``arch_id`` so the set does not depend on the order of the runs:
+    ``[{"arch_id", "macs", "arch"}, ...]``."""
+    union: dict[str, dict] = {}
+    for d in search_dirs:
+        for e in read_jsonl(Path(d) / "archs.jsonl"):
+            union.setdefault(e["arch_id"], {"arch_id": e["arch_id"], "macs": int(e["macs"]),
+                                            "arch": e["arch"]})
+    return [union[k] for k in sorted(union)]
+
+
+def common_study(config: dict, supernet_dirs: list[str | Path], search_dirs: list[str | Path],
+                 out_csv: str | Path) -> None:
+    """Evaluate every main supernet on the common candidate set (issue 12, common random
+    numbers at the arch level): the union of all main searches' candidates, with the
+    evaluator of the searches (same recalibration batches and validation images, so a
+    supernet's own candidates get exactly their search fitness again). Writes ``common.csv``:
+    ``sampler, seed, arch_id, macs, acc, arch`` (``sampler``/``seed`` from the run paths)."""
+    from nasrepro.experiments.common import load_data
+
+    run = Run()
+    if len(supernet_dirs) != len(search_dirs):
+        raise ConfigError(f"the common study needs one search run per supernet run "
+                          f"({len(supernet_dirs)} supernets, {len(search_dirs)} searches); pass "
+                          "--input supernet=... and --input search=... in the same order")
+    candidates = common_candidates(search_dirs)
+    data = load_data(config)
+    evaluate = _evaluator(config, data)
+    rows = []
+    for d in supernet_dirs:
+        sampler, seed = Path(d).parent.name, int(Path(d).name.removeprefix("seed"))
+        accs = evaluate(load_supernet(config, d), [c["arch"] for c in candidates])
+        rows += [[sampler, seed, c["arch_id"], c["macs"], repr(round(a, 6)),
+                  json.dumps(c["arch"], separators=(",", ":"))]
+                 for c, a in zip(candidates, accs, strict=True)]
+    out_csv = Path(out_csv)
+    with atomic_path(out_csv) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["sampler", "seed", "arch_id", "macs", "acc", "arch"])
+        w.writerows(rows)
+    run.finish(out_csv.parent, config, seed=seeds_of(config, PAPER)[0],
+               device=config["device"], dataset_checksum=data.checksum,
+               extra={"step": "common", "n_candidates": len(candidates),
+                      "n_supernets": len(supernet_dirs)})
+
+
+# --------------------------------------------------------------------------- 5. predictor
 
 
 def _aligned(a: dict[str, float], b: dict[str, float]) -> tuple[list[float], list[float]]:
@@ -473,6 +527,13 @@ def _prior_study(config: dict, out: Path, inputs: Inputs) -> None:
     build_prior(config, out)
 
 
+def _common_study(config: dict, out: Path, inputs: Inputs) -> None:
+    inputs.allow("supernet", "search")
+    common_study(config, inputs.runs("supernet", "the main supernets' runs"),
+                 inputs.runs("search", "the main supernets' search runs, in the same order"),
+                 out / "common.csv")
+
+
 def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
     # subnet_set: the prior study's subnets.json; the first main run's archs.jsonl is read too
     inputs.allow("prior", "main", "short", "subnet_set")
@@ -485,4 +546,4 @@ def _predictor_study(config: dict, out: Path, inputs: Inputs) -> None:
 
 #: the stages and studies of the CLI vocabulary (:mod:`nasrepro.stages`)
 STAGES = {"train_supernet": _train_supernet_stage, "search": _search_stage}
-STUDIES = {"prior": _prior_study, "predictor": _predictor_study}
+STUDIES = {"prior": _prior_study, "common": _common_study, "predictor": _predictor_study}

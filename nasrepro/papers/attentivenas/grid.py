@@ -7,6 +7,10 @@ run, and where (the one path grammar of :mod:`nasrepro.paths`), and the grid int
   (every sampler and seed) and ``short`` (the predictor study's short run);
 * search ``attentivenas/search/<training>/<sampler>/seed<s>/``: the fixed subnet set
   evaluated on that supernet (``subnets.csv``) and, for ``main``, the Pareto search;
+* study ``attentivenas/study/common/``: every main supernet evaluated on one common candidate
+  set, the union of all main searches' candidates (the fixed set is in every ``subnets.csv``
+  already), so fronts of different samplers are built from the same archs (issue 12: common
+  random numbers at the arch level; claims A1/A2);
 * study ``attentivenas/study/predictor/``: the predictor study (claim A3).
 """
 
@@ -20,6 +24,7 @@ PAPER = "attentivenas"
 TRAININGS = ("main", "short")
 PRIOR_DIR = run_path(PAPER, "study", "prior")
 PREDICTOR_DIR = run_path(PAPER, "study", "predictor")
+COMMON_DIR = run_path(PAPER, "study", "common")
 
 
 def supernet_path(training: str, sampler: str, seed: int | str) -> str:
@@ -35,6 +40,7 @@ def eval_path(training: str, sampler: str, seed: int | str) -> str:
 PRIOR_JSON = f"{PRIOR_DIR}/prior.json"
 SUBNETS_JSON = f"{PRIOR_DIR}/subnets.json"
 PREDICTOR_JSON = f"{PREDICTOR_DIR}/predictor.json"
+COMMON_CSV = f"{COMMON_DIR}/common.csv"
 
 
 def seeds(config: dict) -> list[int]:
@@ -84,8 +90,15 @@ def _main_runs(config: dict, stage: str) -> list[str]:
             if c.startswith("main/")]
 
 
+def common_inputs(config: dict) -> dict[str, list[str]]:
+    """The common-candidates study's inputs: every main supernet and, in the same order, its
+    evaluation/search run (the union of the searches' candidates is the common set)."""
+    return {"supernet": _main_runs(config, "train_supernet"),
+            "search": _main_runs(config, "search")}
+
+
 def table_inputs(config: dict) -> list[str]:
-    return [PRIOR_JSON, SUBNETS_JSON, *_main_runs(config, "search"), PREDICTOR_JSON]
+    return [PRIOR_JSON, SUBNETS_JSON, *_main_runs(config, "search"), COMMON_CSV, PREDICTOR_JSON]
 
 
 def figure_inputs(config: dict) -> list[str]:

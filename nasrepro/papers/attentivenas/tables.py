@@ -1,8 +1,11 @@
 """AttentiveNAS tables and figures (Wang et al. 2021, Fig. 4-6 and the predictor study), from
 the pipeline's result files (see :mod:`nasrepro.papers.attentivenas.experiment`).
 
-Per main supernet (sampler x seed) the evaluated points are the fixed subnet set plus every
-candidate of the Pareto search (``(MACs, supernet val top-1 %)``, one per arch). From them:
+Per main supernet (sampler x seed) the evaluated points are the fixed subnet set plus the common
+candidate set, the union of every main Pareto search's candidates (``(MACs, supernet val top-1
+%)``, one per arch; the common study's ``common.csv``), so every supernet's front is built from
+the same archs and only the supernet differs (issue 12: common random numbers at the arch
+level). From them:
 
 * the best accuracy in each MACs bucket of ``prior.json``'s ``report_edges``;
 * the hypervolume of the front, with MACs as a fraction of the max subnet's and the common
@@ -19,7 +22,6 @@ Figures: ``attentivenas_pareto``, ``attentivenas_predictor``, ``attentivenas_sam
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,10 @@ import numpy as np
 import pandas as pd
 
 from nasrepro.config import methods_of, profile_dir, seeds_of
-from nasrepro.io import read_json, read_jsonl
+from nasrepro.errors import DataError
+from nasrepro.io import read_json
 from nasrepro.papers.attentivenas.grid import (
+    COMMON_CSV,
     PREDICTOR_DIR,
     PRIOR_DIR,
     eval_path,
@@ -60,8 +64,16 @@ def _eval_dir(config: dict, training: str, sampler: str, seed: int) -> str:
     return eval_path(training, sampler, seed)
 
 
-def _points(config: dict, sampler: str, seed: int) -> pd.DataFrame:
-    """Every evaluated subnet of one main supernet: ``arch_id, macs, acc, source``."""
+def _common(config: dict) -> pd.DataFrame:
+    """The common study's ``common.csv`` (every main supernet on the union of the searches'
+    candidates)."""
+    return pd.read_csv(profile_dir(config) / COMMON_CSV, dtype={"arch_id": str})
+
+
+def _points(config: dict, sampler: str, seed: int,
+            common: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every evaluated subnet of one main supernet: ``arch_id, macs, acc, source, arch``: its
+    fixed subnets (``subnets.csv``) and the common candidate set (``common.csv``)."""
     d = profile_dir(config) / eval_path("main", sampler, seed)
     rows: dict[str, dict[str, Any]] = {}
     with open(d / "subnets.csv", newline="") as f:
@@ -69,10 +81,14 @@ def _points(config: dict, sampler: str, seed: int) -> pd.DataFrame:
             rows[r["arch_id"]] = {"arch_id": r["arch_id"], "macs": int(r["macs"]),
                                   "acc": float(r["acc"]), "source": r["name"],
                                   "arch": r["arch"]}
-    for e in read_jsonl(d / "archs.jsonl"):
-        rows.setdefault(e["arch_id"], {"arch_id": e["arch_id"], "macs": int(e["macs"]),
-                                       "acc": float(e["fitness"]), "source": "search",
-                                       "arch": json.dumps(e["arch"], separators=(",", ":"))})
+    common = _common(config) if common is None else common
+    mine = common[(common["sampler"] == sampler) & (common["seed"] == seed)]
+    if mine.empty:
+        raise DataError(f"{COMMON_CSV} has no rows of main/{sampler}/seed{seed}; rerun the "
+                        "common study (rule attentivenas_common)")
+    for r in mine.itertuples():
+        rows.setdefault(r.arch_id, {"arch_id": r.arch_id, "macs": int(r.macs),
+                                    "acc": float(r.acc), "source": "search", "arch": r.arch})
     return pd.DataFrame(list(rows.values()))
 
 
@@ -216,7 +232,8 @@ def write_tables(config: dict, out_dir: str | Path) -> dict[str, pd.DataFrame]:
     out_dir = Path(out_dir)
     write_table(build_pareto_table(config), out_dir / "attentivenas_pareto",
                 caption="AttentiveNAS: best supernet val top-1 (%) per MACs bucket over the "
-                        "fixed subnets and the Pareto search, hypervolume (MACs / max MACs x "
+                        "fixed subnets and the common candidate set (every main search's "
+                        "candidates, scored on every supernet), hypervolume (MACs / max MACs x "
                         "top-1 % above chance), mean ± std over seeds.")
     write_table(build_predictor_table(config), out_dir / "attentivenas_predictor",
                 caption="AttentiveNAS predictor study: Kendall tau with 95% bootstrap CI.",
