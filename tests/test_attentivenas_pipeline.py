@@ -68,3 +68,35 @@ def test_figures_and_run_files(an_results: Path) -> None:
     assert list(subnets["name"][:2]) == ["min", "max"] and len(subnets) == 18
     prov = read_json(run / "provenance.json")
     assert prov["seed"] == 0 and prov["sampler"] == "bestup"
+
+
+def test_common_candidate_set_scores_every_supernet_on_the_same_archs(an_results: Path) -> None:
+    """Issue 12 (common random numbers at the arch level): ``common.csv`` holds every main
+    supernet on the union of all main searches' candidates; a supernet's own candidates get
+    exactly their search fitness again (one evaluator), and the fronts are built from it."""
+    from nasrepro.io import read_jsonl
+    from nasrepro.papers.attentivenas.tables import _points
+
+    common = pd.read_csv(an_results / "attentivenas" / "study" / "common" / "common.csv",
+                         dtype={"arch_id": str})
+    search = an_results / "attentivenas" / "search" / "main"
+    runs = sorted(search.glob("*/seed*"))
+    assert len(runs) == 8  # 4 samplers x 2 seeds
+    union = {e["arch_id"] for r in runs for e in read_jsonl(r / "archs.jsonl")}
+    groups = common.groupby(["sampler", "seed"])
+    assert len(groups) == len(runs)
+    for (sampler, seed), g in groups:
+        assert set(g["arch_id"]) == union and len(g) == len(union)
+        own = {e["arch_id"]: e["fitness"] for e in read_jsonl(search / sampler / f"seed{seed}"
+                                                              / "archs.jsonl")}
+        got = dict(zip(g["arch_id"], g["acc"], strict=True))
+        assert all(got[a] == pytest.approx(round(f, 6), abs=1e-9) for a, f in own.items())
+    # the common set adds archs that a supernet's own search never visited
+    assert len(union) > max(len({e["arch_id"] for e in read_jsonl(r / "archs.jsonl")})
+                            for r in runs)
+    from nasrepro.config import load_config
+
+    config = load_config("tiny")
+    config["results_dir"] = str(an_results.parent)
+    pts = _points(config, "uniform", 0)
+    assert union <= set(pts["arch_id"]) and {"min", "max"} <= set(pts["source"])
