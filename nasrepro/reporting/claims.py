@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -877,8 +878,9 @@ def _leaves(t: dict) -> list[dict]:
 
 
 def load_claims(path: str | Path) -> list[dict]:
-    """Read and check ``paper/claims.yaml``: unique ids, every test with a SESOI (or margin) and
-    every claim with the source of its SESOI."""
+    """Read and check ``paper/claims.yaml``: unique ids, every test with a SESOI (or margin),
+    every claim with the source of its SESOI, and ``seeds_key`` (optional: the config seed
+    lists that replicate the claim, for ``nasrepro sequential-plan``) naming seed lists."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"claims file {path} does not exist; restore paper/claims.yaml")
@@ -898,6 +900,12 @@ def load_claims(path: str | Path) -> list[dict]:
             if leaf.get("kind") in KINDS and "sesoi" not in leaf and "margin" not in leaf:
                 raise ConfigError(f"claim {c['id']} in {path}: a {leaf.get('kind')} test lacks "
                                   f"`sesoi`; state the smallest effect of interest")
+        keys = c.get("seeds_key", [])
+        keys = [keys] if isinstance(keys, str) else keys
+        if not isinstance(keys, list) or not all(
+                isinstance(k, str) and re.fullmatch(r"[a-z0-9_]+\.[a-z_]*seeds", k) for k in keys):
+            raise ConfigError(f"claim {c['id']} in {path}: seeds_key {keys!r} must name config "
+                              f"seed lists as <paper>.<key> (e.g. spos.seeds), one or a list")
         if "sesoi_source" not in c:
             raise ConfigError(f"claim {c['id']} in {path} lacks `sesoi_source` (where its "
                               f"SESOI comes from); add it")
@@ -1035,8 +1043,18 @@ def _p(x: float) -> str:
         "<0.001" if x < 0.001 else f"{x:.3f}")
 
 
+def _cell(x: Any) -> str:
+    if isinstance(x, float):
+        return "-" if math.isnan(x) else f"{x:.2f}"
+    return str(x) if x is not None else "-"
+
+
 def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
-    """The claims table as shown (Markdown/LaTeX and REPORT.md): the item-7 columns."""
+    """The claims table as shown (Markdown/LaTeX and REPORT.md): the item-7 columns, plus the
+    sequential look's (``look``; at look 1 conditional power and continue) when present."""
+    ci_col = "CI" if "look" in claims.columns else "95% CI"
+    extra = {c: c.replace("_", " ") for c in ("look", "conditional_power", "continue")
+             if c in claims.columns}
     def row(r: pd.Series) -> dict[str, str]:
         sc = str(r.get("scale", "raw"))
         ci = "-" if not (math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])) else \
@@ -1054,7 +1072,7 @@ def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
             "∞" if math.isinf(need) else f"{int(need)}")
         return {
             "id": r["id"], "claim": r["statement"],
-            "effect": _plain(r["effect"], sc, sign=True), "95% CI": ci,
+            "effect": _plain(r["effect"], sc, sign=True), ci_col: ci,
             "p (bound)": _p(r["p_value"]), "p (SESOI)": _p(r["p_sesoi"]),
             "n": str(int(r["n"])) if r["n"] else "-", "SESOI": ses,
             "MDE": _plain(r["mde"], sc), "seeds needed": need_s,
@@ -1062,10 +1080,11 @@ def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
             "verdict": f"**{r['verdict']}**",
             "scope / note": "; ".join(str(x) for x in (r["scope"], r["note"])
                                       if isinstance(x, str) and x) or "-",
+            **{shown: _cell(r[c]) for c, shown in extra.items()},
         }
 
-    cols = ["id", "claim", "effect", "95% CI", "p (bound)", "p (SESOI)", "n", "SESOI", "MDE",
-            "seeds needed", "guard", "verdict", "scope / note"]
+    cols = ["id", "claim", "effect", ci_col, "p (bound)", "p (SESOI)", "n", "SESOI", "MDE",
+            "seeds needed", "guard", "verdict", *extra.values(), "scope / note"]
     return pd.DataFrame([row(r) for _, r in claims.iterrows()], columns=cols)
 
 
@@ -1091,14 +1110,23 @@ def write_claims(config: dict, claims_file: str | Path, out_dir: str | Path,
     ``claims.{csv,md,tex}`` into ``out_dir``."""
     from nasrepro.config import profile_dir
     from nasrepro.io import atomic_path
+    from nasrepro.reporting.sequential import Design
     from nasrepro.reporting.tables import render_table
 
     fdr = str((config.get("claims") or {}).get("fdr", "none"))
     power_first = bool((config.get("claims") or {}).get("power_first", False))
+    design = Design.from_config((config.get("claims") or {}).get("sequential"), ALPHA)
+    if design is not None and fdr != "none":
+        raise ConfigError("claims.sequential and claims.fdr: bh cannot be combined (BH would mix "
+                          "p-values of two looks); drop one of them")
     src = Path(tables_dir) if tables_dir else profile_dir(config) / "tables"
     df = evaluate_claims(load_claims(claims_file), src, papers=config.get("papers"), fdr=fdr,
-                         power_first=power_first)
+                         power_first=power_first,
+                         alpha=design.look_alpha if design else ALPHA)
     rule = DECISION_RULE_POWER_FIRST if power_first else DECISION_RULE
+    if design is not None:
+        df = design.annotate(df)
+        rule += " " + design.describe()
     caption = (f"Claims of the four papers checked on the {config['profile']} profile "
                f"({len(config['seeds'])} seeds). {rule} {family_summary(df, fdr)}")
     texts = render_table(claims_view(df), caption=caption)

@@ -31,11 +31,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 from nasrepro.errors import ConfigError
+from nasrepro.reporting.claims import INCONCLUSIVE, TESTED, UNDERPOWERED
 
 FAMILIES = ("obrien-fleming", "pocock")
 MVN_EPS = 1e-8          # absolute error of scipy's multivariate normal CDF (Genz)
@@ -141,3 +145,170 @@ def drift_sesoi(delta: float, se_final: float) -> float:
     """The drift under an effect of ``delta`` (the SESOI) beyond the bound: ``delta / se``
     with ``se`` the standard error at the final number of replicates."""
     return delta / se_final
+
+
+# --- the claims check's two-look design (config ``claims.sequential``) ------------------------
+LOOK_KEYS = ("look", "fraction", "spending", "cp_threshold", "stopped")
+#: the claims CSV columns a sequential look adds
+LOOK_COLUMNS = ("look", "conditional_power", "continue")
+
+
+@dataclass(frozen=True)
+class Design:
+    """``claims: {sequential: {look, fraction, spending, cp_threshold}}``: look 1 runs a
+    ``fraction`` of the planned final seeds; look 2 (written by ``nasrepro sequential-plan``)
+    adds ``stopped``, the look-1 claims-table rows of every claim that did not continue, which
+    are kept as they are (a look-1 decision is final)."""
+
+    look: int = 1
+    fraction: float = 0.5
+    spending: str = "obrien-fleming"
+    cp_threshold: float = 0.5       # conditional power needed to continue
+    alpha: float = 0.025            # one-sided level of each test over both looks
+    stopped: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg: dict | None, alpha: float = 0.025) -> Design | None:
+        """The design of ``config['claims']['sequential']``; None (the fixed design) if unset."""
+        if cfg is None:
+            return None
+        unknown = sorted(set(cfg) - set(LOOK_KEYS))
+        if unknown:
+            raise ConfigError(f"claims.sequential has unknown key(s) {', '.join(unknown)}; use "
+                              f"{', '.join(LOOK_KEYS)}")
+        d = cls(look=int(cfg.get("look", 1)), fraction=float(cfg.get("fraction", 0.5)),
+                spending=str(cfg.get("spending", "obrien-fleming")),
+                cp_threshold=float(cfg.get("cp_threshold", 0.5)), alpha=alpha,
+                stopped=dict(cfg.get("stopped") or {}))
+        if d.look not in (1, 2):
+            raise ConfigError(f"claims.sequential.look is {d.look}; use 1 or 2")
+        if not 0.0 < d.fraction < 1.0:
+            raise ConfigError(f"claims.sequential.fraction {d.fraction} must lie in (0, 1)")
+        if not 0.0 <= d.cp_threshold <= 1.0:
+            raise ConfigError(f"claims.sequential.cp_threshold {d.cp_threshold} must lie in "
+                              f"[0, 1]")
+        d.nominal()                 # validates alpha and the spending family
+        return d
+
+    @property
+    def fractions(self) -> list[float]:
+        return [self.fraction, 1.0]
+
+    def nominal(self) -> list[float]:
+        """Nominal one-sided level of each look."""
+        return nominal_alpha(self.fractions, self.alpha, self.spending)
+
+    @property
+    def look_alpha(self) -> float:
+        return self.nominal()[self.look - 1]
+
+    def describe(self) -> str:
+        """The design in one paragraph (the claims caption)."""
+        a1, a2 = self.nominal()
+        return (
+            f"Sequential seeds, look {self.look} of 2 (docs/claims.md): each one-sided "
+            f"{self.alpha:g} test spends its level over looks at information fraction "
+            f"{self.fraction:g} and 1 (Lan-DeMets {self.spending}-type spending); look 1 decides "
+            f"at nominal one-sided {a1:.4f} (interval {100 * (1 - 2 * a1):.2f}%), look 2 at "
+            f"{a2:.4f} ({100 * (1 - 2 * a2):.2f}%), so CI is at the level of the row's look. "
+            f"A look-1 decision is final; an undecided claim continues to look 2 only when its "
+            f"conditional power (current trend, final n = n / {self.fraction:g}) is at least "
+            f"{self.cp_threshold:g}; stopping is non-binding futility (it changes no other "
+            f"claim's level). MDE and seeds needed are those of the fixed design.")
+
+    def conditional_power(self, p_bound: float, p_sesoi: float) -> float:
+        """The larger of the two one-sided tests' conditional power under the current trend
+        (z from each one-sided p, normal approximation)."""
+        b_final = boundaries(self.fractions, self.alpha, self.spending)[-1]
+        cps = []
+        for p in (p_bound, p_sesoi):
+            if isinstance(p, float) and math.isfinite(p):
+                z = float(stats.norm.isf(p))
+                cps.append(conditional_power(z, self.fraction, b_final,
+                                             drift_current_trend(z, self.fraction)))
+        return max(cps) if cps else math.nan
+
+    def annotate(self, claims: pd.DataFrame) -> pd.DataFrame:
+        """The claims table of this look: ``look``; at look 1 ``conditional_power`` and
+        ``continue``; at look 2 the ``stopped`` claims' look-1 rows in place of their rows."""
+        df = claims.copy()
+        if self.look == 1:
+            df["look"] = 1
+            cp = [self.conditional_power(float(a), float(b)) if v in TESTED else math.nan
+                  for a, b, v in zip(df["p_value"], df["p_sesoi"], df["verdict"], strict=True)]
+            df["conditional_power"] = [round(x, 4) if math.isfinite(x) else math.nan for x in cp]
+            df["continue"] = ["yes" if v in (INCONCLUSIVE, UNDERPOWERED) and math.isfinite(x) and
+                              x >= self.cp_threshold else "no"
+                              for v, x in zip(df["verdict"], cp, strict=True)]
+            return df
+        rows = [{**r, **self.stopped[r["id"]], "look": 1} if r["id"] in self.stopped else
+                {**r, "look": 2} for r in df.to_dict("records")]
+        return pd.DataFrame(rows, columns=[*claims.columns, "look"])
+
+
+# --- the planner: look 1's claims table -> look 2's config overlay ----------------------------
+#: look-1 columns kept for a stopped claim (its text columns come from the claims file again)
+KEPT_COLUMNS = ("effect", "ci_low", "ci_high", "p_value", "p_sesoi", "n", "bound", "sesoi",
+                "mde", "seeds_needed", "guard", "verdict", "scope", "note", "run_dirs")
+
+
+def seeds_keys(claim: dict) -> list[str]:
+    """The config keys (``<paper>.<key>``) whose seeds replicate a claim (``seeds_key:``)."""
+    keys = claim.get("seeds_key") or []
+    return [keys] if isinstance(keys, str) else list(keys)
+
+
+def _plain(v: Any) -> Any:
+    """A CSV cell as a YAML scalar (numpy -> Python, NaN -> null)."""
+    v = v.item() if hasattr(v, "item") else v
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def plan_next_look(claims: pd.DataFrame, config: dict, specs: list[dict]) -> tuple[dict, list[str]]:
+    """Look 2's config overlay from look 1's claims table and the resolved look-1 ``config``.
+
+    Every ``seeds_key`` of a continued claim (``continue == "yes"``) gets ``ceil(n / fraction)
+    - n`` more seeds (the largest over the claims sharing it), the next integers after its
+    largest seed; the other claims' look-1 rows go into ``claims.sequential.stopped``.
+
+    Returns:
+        ``(overlay, notes)``: the overlay (a config fragment) and one line per decision.
+    """
+    from nasrepro.config import seeds_of
+
+    if "continue" not in claims.columns:
+        raise ConfigError("the claims table has no `continue` column: it is not a look-1 table; "
+                          "run look 1 with claims: {sequential: {look: 1}}")
+    seq = (config.get("claims") or {}).get("sequential") or {}
+    design = Design.from_config({**seq, "look": 1, "stopped": None})
+    assert design is not None
+    by_id = {c["id"]: c for c in specs}
+    add: dict[str, int] = {}
+    stopped: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for r in claims.to_dict("records"):
+        cid = str(r["id"])
+        if r["continue"] != "yes":
+            stopped[cid] = {k: _plain(r[k]) for k in KEPT_COLUMNS if k in r}
+            continue
+        keys = seeds_keys(by_id.get(cid, {}))
+        n1 = int(r["n"])
+        more = math.ceil(n1 / design.fraction - 1e-9) - n1
+        if not keys:
+            notes.append(f"{cid}: continues but names no seeds_key in the claims file; its n "
+                         f"stays {n1}")
+        for k in keys:
+            add[k] = max(add.get(k, 0), more)
+        if keys:
+            notes.append(f"{cid}: n {n1} -> {n1 + more} ({', '.join(keys)}; conditional power "
+                         f"{float(r['conditional_power']):.2f})")
+    overlay: dict[str, Any] = {}
+    for key, more in sorted(add.items()):
+        paper, _, name = key.partition(".")
+        current = seeds_of(config, paper, name)
+        start = max(current) + 1 if current else 0
+        overlay.setdefault(paper, {})[name] = [*current, *range(start, start + more)]
+    overlay["claims"] = {"sequential": {
+        "look": 2, "fraction": design.fraction, "spending": design.spending,
+        "cp_threshold": design.cp_threshold, "stopped": stopped}}
+    return overlay, notes
