@@ -31,6 +31,9 @@ claim at once.)
 
 ``p_value`` is the one-sided p against the bound (the "reproduced" test), ``p_sesoi`` the
 one-sided p against ``bound + sesoi`` (the "not reproduced" test); each decides at ``ALPHA``.
+With ``claims: {sequential: ...}`` (:mod:`nasrepro.reporting.sequential`, docs/claims.md) each
+test decides, and its interval is drawn, at a look's nominal level instead (the ``alpha``
+argument of :func:`run_test` and :func:`evaluate_claims`); MDE and seeds needed stay at ``ALPHA``.
 
 **Test kinds** (all with ``direction`` greater/less, ``bound``, ``sesoi``):
 
