@@ -247,8 +247,9 @@ class Design:
 
 
 # --- the planner: look 1's claims table -> look 2's config overlay ----------------------------
-#: look-1 columns kept for a stopped claim (its text columns come from the claims file again)
-KEPT_COLUMNS = ("effect", "ci_low", "ci_high", "p_value", "p_sesoi", "n", "bound", "sesoi",
+#: look-1 columns kept for a stopped claim (its other columns come from the claims file again;
+#: ``test`` describes the parts of an all_of with their intervals)
+KEPT_COLUMNS = ("test", "effect", "ci_low", "ci_high", "p_value", "p_sesoi", "n", "bound", "sesoi",
                 "mde", "seeds_needed", "guard", "verdict", "scope", "note", "run_dirs")
 
 
