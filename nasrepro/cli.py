@@ -244,6 +244,37 @@ def cmd_claims(args: argparse.Namespace) -> None:
     write_claims(_load_config(args), args.claims, args.out_dir, tables_dir=args.tables_dir)
 
 
+def cmd_sequential_plan(args: argparse.Namespace) -> None:
+    import pandas as pd
+    import yaml
+
+    from nasrepro.config import deep_merge, load_config, load_yaml
+    from nasrepro.errors import ConfigError
+    from nasrepro.io import atomic_path
+    from nasrepro.reporting.claims import load_claims
+    from nasrepro.reporting.sequential import plan_next_look
+
+    merged: dict = {}
+    for f in args.config:
+        if not Path(f).is_file():
+            raise ConfigError(f"config file {f} does not exist; give config/<profile>.yaml (and "
+                              f"the look-1 overlay, e.g. config/overlays/sequential.yaml)")
+        merged = deep_merge(merged, load_yaml(Path(f).read_text()) or {})
+    if not Path(args.claims).is_file():
+        raise ConfigError(f"claims table {args.claims} does not exist; run look 1 first "
+                          f"(make reproduce-sequential)")
+    overlay, notes = plan_next_look(pd.read_csv(args.claims), load_config(None, merged),
+                                    load_claims(args.claims_file))
+    load_config(None, deep_merge(merged, overlay))   # look 2's config must be valid
+    head = "".join(f"# {n}\n" for n in notes) or "# no claim continues\n"
+    with atomic_path(Path(args.out)) as tmp:
+        tmp.write_text(f"# look 2 of the sequential claims check (nasrepro sequential-plan "
+                       f"--claims {args.claims})\n{head}"
+                       + yaml.safe_dump(overlay, sort_keys=False, allow_unicode=True),
+                       encoding="utf-8")
+    print("\n".join([*notes, f"wrote {args.out}"]))
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> None:
     from nasrepro.reporting.leaderboard import write_leaderboard
 
@@ -371,6 +402,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables-dir", default=None,
                    help="where the *_measurements.csv are (default: results/<profile>/tables)")
     p.set_defaults(func=cmd_claims)
+    p = sub.add_parser("sequential-plan", help="look 2 of the sequential claims check: a config "
+                       "overlay adding seeds to the claims that continue (docs/claims.md)")
+    p.add_argument("--claims", required=True, help="look 1's claims table "
+                   "(results/<profile>/tables/claims.csv)")
+    p.add_argument("--config", nargs="+", required=True, metavar="YAML",
+                   help="look 1's config files, merged in order (config/<profile>.yaml "
+                   "config/overlays/sequential.yaml)")
+    p.add_argument("--claims-file", default="paper/claims.yaml", help="its seeds_key fields")
+    p.add_argument("--out", required=True, help="the overlay (snakemake --configfile)")
+    p.set_defaults(func=cmd_sequential_plan)
     p = with_config(sub.add_parser("leaderboard", help="every searched arch of every paper"))
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_leaderboard)

@@ -31,6 +31,9 @@ claim at once.)
 
 ``p_value`` is the one-sided p against the bound (the "reproduced" test), ``p_sesoi`` the
 one-sided p against ``bound + sesoi`` (the "not reproduced" test); each decides at ``ALPHA``.
+With ``claims: {sequential: ...}`` (:mod:`nasrepro.reporting.sequential`, docs/claims.md) each
+test decides, and its interval is drawn, at a look's nominal level instead (the ``alpha``
+argument of :func:`run_test` and :func:`evaluate_claims`); MDE and seeds needed stay at ``ALPHA``.
 
 **Test kinds** (all with ``direction`` greater/less, ``bound``, ``sesoi``):
 
@@ -76,6 +79,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,12 +218,12 @@ class Outcome:
     run_dirs: list[str] = field(default_factory=list)
 
 
-def _verdict(p_bound: float, p_sesoi: float, underpowered: bool) -> str:
+def _verdict(p_bound: float, p_sesoi: float, underpowered: bool, alpha: float = ALPHA) -> str:
     """The decision rule of the module docstring: a rejection decides; power qualifies only a
-    non-decision."""
-    if p_sesoi < ALPHA:
+    non-decision. ``alpha``: the one-sided level (a sequential look's nominal level)."""
+    if p_sesoi < alpha:
         return NOT_REPRODUCED
-    if p_bound < ALPHA:
+    if p_bound < alpha:
         return REPRODUCED
     return UNDERPOWERED if underpowered else INCONCLUSIVE
 
@@ -359,7 +363,7 @@ def _needed(sp: _Spread, delta: float, power_q: float) -> float:
 
 
 def _superiority(sp: _Spread, t: dict, scale: Scale, *, bound_default: float | None,
-                 deterministic: bool) -> Outcome:
+                 deterministic: bool, alpha: float = ALPHA) -> Outcome:
     s = _sign(t.get("direction", "greater"))
     bound = float(t["bound"]) if "bound" in t else bound_default
     if bound is None:
@@ -378,14 +382,17 @@ def _superiority(sp: _Spread, t: dict, scale: Scale, *, bound_default: float | N
         out.note = "one replicate: no spread to test against"
         out.verdict = UNDERPOWERED
         return out
-    zq = _tq(1 - ALPHA, sp.df)
+    zq, z95 = _tq(1 - alpha, sp.df), _tq(1 - ALPHA, sp.df)
     out.ci_low, out.ci_high = scale.show(sp.est - zq * sp.se), scale.show(sp.est + zq * sp.se)
     if sp.given is not None:
-        # the measured interval as given; each one-sided p uses the half-width on its own side
-        # (normal on the analysis scale), so p < ALPHA exactly when that end clears its line
+        # the measured 95% interval as given; each one-sided p uses the half-width on its own
+        # side (normal on the analysis scale), so p < ALPHA exactly when that end clears its
+        # line (at another level the half-widths are rescaled)
         lo, hi = sp.given
+        se_lo, se_hi = max(sp.est - lo, 1e-12) / z95, max(hi - sp.est, 1e-12) / z95
+        if alpha != ALPHA:
+            lo, hi = sp.est - zq * se_lo, sp.est + zq * se_hi
         out.ci_low, out.ci_high = scale.show(lo), scale.show(hi)
-        se_lo, se_hi = max(sp.est - lo, 1e-12) / zq, max(hi - sp.est, 1e-12) / zq
         se_b, se_l = (se_lo, se_hi) if s > 0 else (se_hi, se_lo)
         out.p_value = float(stats.norm.sf(s * (sp.est - b) / se_b))
         out.p_sesoi = float(stats.norm.cdf(s * (sp.est - line) / se_l))
@@ -395,17 +402,18 @@ def _superiority(sp: _Spread, t: dict, scale: Scale, *, bound_default: float | N
     else:
         out.p_value = 0.0 if s * (sp.est - b) > 0 else 1.0
         out.p_sesoi = 0.0 if s * (sp.est - line) < 0 else 1.0
-    mde = (zq + _tq(POWER, sp.df)) * sp.se
+    mde = (z95 + _tq(POWER, sp.df)) * sp.se     # power of the fixed design, at ALPHA
     out.mde = abs(scale.show(b + s * mde) - bound)
     out.underpowered = mde > delta * (1 + 1e-9)
     out.seeds_needed = _needed(sp, delta, POWER) if sp.se > 0 else 1.0
-    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered)
-    if out.verdict == NOT_REPRODUCED and out.p_value < ALPHA:
+    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered, alpha)
+    if out.verdict == NOT_REPRODUCED and out.p_value < alpha:
         out.note = "beyond the bound, but smaller than the SESOI"
     return out
 
 
-def _equivalence(sp: _Spread, t: dict, scale: Scale, deterministic: bool) -> Outcome:
+def _equivalence(sp: _Spread, t: dict, scale: Scale, deterministic: bool,
+                 alpha: float = ALPHA) -> Outcome:
     m = float(t["margin"])
     lo, hi = scale.unshow(-m), scale.unshow(m)
     out = Outcome(INCONCLUSIVE, n=sp.n, bound=0.0, sesoi=m, direction="equivalent",
@@ -418,7 +426,7 @@ def _equivalence(sp: _Spread, t: dict, scale: Scale, deterministic: bool) -> Out
         out.underpowered, out.mde, out.verdict = True, math.inf, UNDERPOWERED
         out.note = "one replicate: no spread to test against"
         return out
-    zq = _tq(1 - ALPHA, sp.df)
+    zq, z95 = _tq(1 - alpha, sp.df), _tq(1 - ALPHA, sp.df)
     out.ci_low, out.ci_high = scale.show(sp.est - zq * sp.se), scale.show(sp.est + zq * sp.se)
     if sp.se > 0:
         sf = lambda x: float(stats.t.sf(x, sp.df))  # noqa: E731
@@ -429,12 +437,12 @@ def _equivalence(sp: _Spread, t: dict, scale: Scale, deterministic: bool) -> Out
         out.p_value = 0.0 if lo < sp.est < hi else 1.0
         out.p_sesoi = 0.0 if not lo <= sp.est <= hi else 1.0
     power_q = 1.0 - (1.0 - POWER) / 2.0  # power of TOST at a true difference of 0
-    mde = (zq + _tq(power_q, sp.df)) * sp.se
+    mde = (z95 + _tq(power_q, sp.df)) * sp.se
     half = (hi - lo) / 2.0
     out.mde = scale.show(mde)
     out.underpowered = mde > half * (1 + 1e-9)
     out.seeds_needed = _needed(sp, half, power_q) if sp.se > 0 else 1.0
-    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered)
+    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered, alpha)
     return out
 
 
@@ -490,15 +498,16 @@ def _difference_spread(df: pd.DataFrame, t: dict, scale: Scale) -> tuple[_Spread
     return _Spread(est, se, dfw, min(na, nb), at_w), dirs, desc, [ra, rb]
 
 
-def _test_difference(df: pd.DataFrame, t: dict, equivalence: bool = False) -> Outcome:
+def _test_difference(df: pd.DataFrame, t: dict, equivalence: bool = False,
+                     alpha: float = ALPHA) -> Outcome:
     scale = _scale(t, DIFF_SCALES)
     sp, dirs, desc, reps = _difference_spread(df, t, scale)
     det = bool(t.get("deterministic", False))
     if equivalence:
-        out = _equivalence(sp, t, scale, det)
+        out = _equivalence(sp, t, scale, det, alpha)
         out.description = desc + f", equivalent within ±{_plain(out.sesoi, scale.name)}"
     else:
-        out = _superiority(sp, t, scale, bound_default=0.0, deterministic=det)
+        out = _superiority(sp, t, scale, bound_default=0.0, deterministic=det, alpha=alpha)
         out.description = desc + (f" {'>' if out.direction == 'greater' else '<'} "
                                   f"{_plain(out.bound, scale.name)}")
     out.label = f"{t['a']} - {t['b']}"
@@ -506,7 +515,7 @@ def _test_difference(df: pd.DataFrame, t: dict, equivalence: bool = False) -> Ou
     return out
 
 
-def _test_threshold(df: pd.DataFrame, t: dict) -> Outcome:
+def _test_threshold(df: pd.DataFrame, t: dict, alpha: float = ALPHA) -> Outcome:
     q, g = t["quantity"], t["group"]
     scale = _scale(t, LEVEL_SCALES)
     rep = replicates(df, q, g)
@@ -554,7 +563,7 @@ def _test_threshold(df: pd.DataFrame, t: dict) -> Outcome:
                      float(max(n - 1, 1)), n,
                      (lambda k: (sd / math.sqrt(k), float(k - 1))) if n > 1 else None)
         desc = f"mean {q} of {g}" + (f" ({scale.name} scale)" if scale.name != "raw" else "")
-    out = _superiority(sp, t, scale, bound_default=None, deterministic=det)
+    out = _superiority(sp, t, scale, bound_default=None, deterministic=det, alpha=alpha)
     out.description = desc + f" {'>' if out.direction == 'greater' else '<'} {out.bound:g}"
     out.label, out.run_dirs, out.scope = f"{q} of {g}", dirs, _units_scope(rep)
     return out
@@ -583,7 +592,7 @@ def _combined(strata: list[tuple[np.ndarray, np.ndarray]], idx: list[np.ndarray]
 
 
 def _bootstrap(strata: list[tuple[np.ndarray, np.ndarray]], t: dict, scale_unit: str,
-               n: int) -> Outcome:
+               n: int, alpha: float = ALPHA) -> Outcome:
     """Kendall tau (weighted over strata) with a bootstrap of units within strata."""
     s = _sign(t.get("direction", "greater"))
     bound = float(t.get("bound", t.get("threshold", 0.0)))
@@ -602,7 +611,7 @@ def _bootstrap(strata: list[tuple[np.ndarray, np.ndarray]], t: dict, scale_unit:
     out.effect = est
     if len(reps) < N_BOOT // 2:
         raise NotTestable("too few units: most bootstrap resamples have no tau")
-    out.ci_low, out.ci_high = (float(v) for v in np.quantile(reps, [ALPHA, 1 - ALPHA]))
+    out.ci_low, out.ci_high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha]))
     if np.ptp(reps) == 0 and not t.get("deterministic"):
         raise NotTestable("zero spread across the bootstrap resamples of a stochastic quantity")
     k = len(reps)
@@ -613,7 +622,7 @@ def _bootstrap(strata: list[tuple[np.ndarray, np.ndarray]], t: dict, scale_unit:
     out.mde = mde
     out.underpowered = mde > sesoi * (1 + 1e-9)
     out.seeds_needed = float(math.ceil(n * (mde / sesoi) ** 2)) if sesoi > 0 else math.nan
-    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered)
+    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered, alpha)
     return out
 
 
@@ -643,7 +652,7 @@ def _reliability(reps: list[Replicates]) -> tuple[float, int]:
     return kbar * icc / (1 + (kbar - 1) * icc), repeated
 
 
-def _test_correlation(df: pd.DataFrame, t: dict) -> Outcome:
+def _test_correlation(df: pd.DataFrame, t: dict, alpha: float = ALPHA) -> Outcome:
     qx, qy = t["x"], t["y"]
     _has_quantity(df, qx)
     _has_quantity(df, qy)
@@ -661,7 +670,7 @@ def _test_correlation(df: pd.DataFrame, t: dict) -> Outcome:
         n += len(common)
     if not strata:
         raise NotTestable(f"no stratum has 2 units with both '{qx}' and '{qy}'")
-    out = _bootstrap(strata, t, "tau", n)
+    out = _bootstrap(strata, t, "tau", n, alpha)
     label = f"Kendall tau({qx}, {qy})"
     if len(strata) > 1:
         label += f" within {len(strata)} strata ({', '.join(map(str, groups))})"
@@ -679,7 +688,7 @@ def _test_correlation(df: pd.DataFrame, t: dict) -> Outcome:
     return out
 
 
-def _test_trend(df: pd.DataFrame, t: dict) -> Outcome:
+def _test_trend(df: pd.DataFrame, t: dict, alpha: float = ALPHA) -> Outcome:
     q, groups = t["quantity"], list(t["groups"])
     xs, ys, dirs, reps = [], [], [], []
     for rank, g in enumerate(groups):
@@ -709,7 +718,7 @@ def _test_trend(df: pd.DataFrame, t: dict) -> Outcome:
     if np.ptp(arr) == 0 and not t.get("deterministic"):
         raise NotTestable(f"'{q}' shows zero spread within every group: a stochastic quantity "
                           f"cannot be tested without variance")
-    out.ci_low, out.ci_high = (float(v) for v in np.quantile(arr, [ALPHA, 1 - ALPHA]))
+    out.ci_low, out.ci_high = (float(v) for v in np.quantile(arr, [alpha, 1 - alpha]))
     k = len(arr)
     out.p_value = (1 + int(np.sum(s * (arr - bound) <= 0))) / (k + 1)
     out.p_sesoi = (1 + int(np.sum(s * (arr - line) >= 0))) / (k + 1)
@@ -718,7 +727,7 @@ def _test_trend(df: pd.DataFrame, t: dict) -> Outcome:
     out.mde, out.underpowered = mde, mde > sesoi * (1 + 1e-9)
     per_group = len(y) / len(groups)
     out.seeds_needed = float(math.ceil(per_group * (mde / sesoi) ** 2))
-    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered)
+    out.verdict = _verdict(out.p_value, out.p_sesoi, out.underpowered, alpha)
     out.description = (f"Kendall tau of {q} along {' -> '.join(groups)} "
                        f"{'<' if s < 0 else '>'} {bound:g}")
     out.label, out.run_dirs, out.scope = f"trend of {q}", list(dict.fromkeys(dirs)), \
@@ -740,14 +749,14 @@ def _distance(p: Outcome) -> float:
     return d / p.sesoi if p.sesoi > 0 else d
 
 
-def _all_of(df: pd.DataFrame, t: dict) -> Outcome:
-    parts = [run_test(df, sub) for sub in t["tests"]]
+def _all_of(df: pd.DataFrame, t: dict, alpha: float = ALPHA) -> Outcome:
+    parts = [run_test(df, sub, alpha) for sub in t["tests"]]
     k = len(parts)
     p_r = max(p.p_value if math.isfinite(p.p_value) else 1.0 for p in parts)
     p_nr = [p.p_sesoi if math.isfinite(p.p_sesoi) else 1.0 for p in parts]
     holm = min(1.0, k * min(p_nr))          # the smallest Holm-adjusted p
     under = any(p.underpowered for p in parts)
-    verdict = _verdict(p_r, holm, under)
+    verdict = _verdict(p_r, holm, under, alpha)
     if verdict == UNDERPOWERED:
         shown = max(parts, key=lambda p: (p.mde / p.sesoi) if p.sesoi > 0 else math.inf)
     elif verdict == NOT_REPRODUCED:
@@ -770,24 +779,25 @@ def _all_of(df: pd.DataFrame, t: dict) -> Outcome:
         run_dirs=list(dict.fromkeys(d for p in parts for d in p.run_dirs)))
 
 
-def run_test(df: pd.DataFrame, t: dict) -> Outcome:
-    """Evaluate one test spec (see the module docstring) on a measurements frame."""
+def run_test(df: pd.DataFrame, t: dict, alpha: float = ALPHA) -> Outcome:
+    """Evaluate one test spec (see the module docstring) on a measurements frame, each
+    one-sided test at ``alpha`` (the interval at ``1 - 2 alpha``)."""
     kind = t.get("kind")
     if kind != "all_of" and kind in KINDS and "sesoi" not in t and "margin" not in t:
         raise ConfigError(f"a {kind} test lacks `sesoi` (the smallest effect of interest); "
                           f"add it to paper/claims.yaml")
     if kind == "difference":
-        return _test_difference(df, t)
+        return _test_difference(df, t, alpha=alpha)
     if kind == "equivalence":
-        return _test_difference(df, t, equivalence=True)
+        return _test_difference(df, t, equivalence=True, alpha=alpha)
     if kind == "threshold":
-        return _test_threshold(df, t)
+        return _test_threshold(df, t, alpha)
     if kind == "correlation":
-        return _test_correlation(df, t)
+        return _test_correlation(df, t, alpha)
     if kind == "trend":
-        return _test_trend(df, t)
+        return _test_trend(df, t, alpha)
     if kind == "all_of":
-        return _all_of(df, t)
+        return _all_of(df, t, alpha)
     raise ConfigError(f"claim test kind '{kind}' is unknown; use one of {', '.join(KINDS)} "
                       f"in paper/claims.yaml")
 
@@ -871,8 +881,9 @@ def _leaves(t: dict) -> list[dict]:
 
 
 def load_claims(path: str | Path) -> list[dict]:
-    """Read and check ``paper/claims.yaml``: unique ids, every test with a SESOI (or margin) and
-    every claim with the source of its SESOI."""
+    """Read and check ``paper/claims.yaml``: unique ids, every test with a SESOI (or margin),
+    every claim with the source of its SESOI, and ``seeds_key`` (optional: the config seed
+    lists that replicate the claim, for ``nasrepro sequential-plan``) naming seed lists."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"claims file {path} does not exist; restore paper/claims.yaml")
@@ -892,6 +903,12 @@ def load_claims(path: str | Path) -> list[dict]:
             if leaf.get("kind") in KINDS and "sesoi" not in leaf and "margin" not in leaf:
                 raise ConfigError(f"claim {c['id']} in {path}: a {leaf.get('kind')} test lacks "
                                   f"`sesoi`; state the smallest effect of interest")
+        keys = c.get("seeds_key", [])
+        keys = [keys] if isinstance(keys, str) else keys
+        if not isinstance(keys, list) or not all(
+                isinstance(k, str) and re.fullmatch(r"[a-z0-9_]+\.[a-z_]*seeds", k) for k in keys):
+            raise ConfigError(f"claim {c['id']} in {path}: seeds_key {keys!r} must name config "
+                              f"seed lists as <paper>.<key> (e.g. spos.seeds), one or a list")
         if "sesoi_source" not in c:
             raise ConfigError(f"claim {c['id']} in {path} lacks `sesoi_source` (where its "
                               f"SESOI comes from); add it")
@@ -903,10 +920,11 @@ def _r(x: float, digits: int = 4) -> float:
     return round(x, digits) if math.isfinite(x) else (math.inf if x == math.inf else math.nan)
 
 
-def evaluate_claim(c: dict, df: pd.DataFrame) -> Outcome:
-    """One claim: its test, then its guards (a failed guard makes it 'not testable')."""
+def evaluate_claim(c: dict, df: pd.DataFrame, alpha: float = ALPHA) -> Outcome:
+    """One claim: its test (at one-sided ``alpha``), then its guards (a failed guard makes it
+    'not testable')."""
     try:
-        out = run_test(df, c["test"])
+        out = run_test(df, c["test"], alpha)
     except NotTestable as exc:
         out = Outcome(NOT_TESTABLE, note=str(exc))
     guard_texts, failed = [], []
@@ -928,7 +946,7 @@ def evaluate_claim(c: dict, df: pd.DataFrame) -> Outcome:
 
 def evaluate_claims(claims: list[dict], tables_dir: str | Path,
                     papers: Sequence[str] | None = None, fdr: str = "none",
-                    power_first: bool = False) -> pd.DataFrame:
+                    power_first: bool = False, alpha: float = ALPHA) -> pd.DataFrame:
     """One row per claim: effect, CI, p-values, n, SESOI, MDE, seeds needed, guard status,
     verdict, scope and source run dirs.
 
@@ -940,6 +958,8 @@ def evaluate_claims(claims: list[dict], tables_dir: str | Path,
         power_first: issue 10's literal rule: an underpowered design is "underpowered" even
             when its interval decides (the default lets a level-0.025 rejection decide and
             uses power only to qualify a non-decision; see the module docstring).
+        alpha: the one-sided level of each decision (a sequential look's nominal level,
+            :mod:`nasrepro.reporting.sequential`); MDE and seeds needed stay at ``ALPHA``.
     """
     tables_dir = Path(tables_dir)
     frames: dict[str, pd.DataFrame] = {}
@@ -953,7 +973,7 @@ def evaluate_claims(claims: list[dict], tables_dir: str | Path,
                 raise MissingMeasurements(f"{c['reads']} was not written")
             if c["reads"] not in frames:
                 frames[c["reads"]] = pd.read_csv(src)
-            out = evaluate_claim(c, frames[c["reads"]])
+            out = evaluate_claim(c, frames[c["reads"]], alpha)
             if power_first and out.underpowered and out.verdict in TESTED:
                 out.verdict = UNDERPOWERED
         except MissingMeasurements as exc:
@@ -979,11 +999,12 @@ def evaluate_claims(claims: list[dict], tables_dir: str | Path,
     if fdr not in FDR_METHODS:
         raise ConfigError(f"claims.fdr '{fdr}' is unknown; use one of {', '.join(FDR_METHODS)}")
     if fdr == "bh" and len(df):
-        df = _benjamini_hochberg(df, power_first)
+        df = _benjamini_hochberg(df, power_first, alpha)
     return df
 
 
-def _benjamini_hochberg(df: pd.DataFrame, power_first: bool = False) -> pd.DataFrame:
+def _benjamini_hochberg(df: pd.DataFrame, power_first: bool = False,
+                        alpha: float = ALPHA) -> pd.DataFrame:
     """Adjust both p columns of the tested claims (BH) and redo their verdicts."""
     df = df.copy()
     tested = df["verdict"].isin(TESTED)
@@ -994,7 +1015,7 @@ def _benjamini_hochberg(df: pd.DataFrame, power_first: bool = False) -> pd.DataF
         df.loc[tested, col] = np.round(stats.false_discovery_control(p, method="bh"), 5)
     mde = df.loc[tested, "mde"].astype(float).fillna(np.inf)
     under = mde > df.loc[tested, "sesoi"].astype(float).fillna(0.0) * (1 + 1e-9)
-    df.loc[tested, "verdict"] = [UNDERPOWERED if power_first and u else _verdict(a, b, u)
+    df.loc[tested, "verdict"] = [UNDERPOWERED if power_first and u else _verdict(a, b, u, alpha)
                                  for a, b, u in zip(df.loc[tested, "p_value"],
                                                     df.loc[tested, "p_sesoi"], under,
                                                     strict=True)]
@@ -1025,8 +1046,18 @@ def _p(x: float) -> str:
         "<0.001" if x < 0.001 else f"{x:.3f}")
 
 
+def _cell(x: Any) -> str:
+    if isinstance(x, float):
+        return "-" if math.isnan(x) else f"{x:.2f}"
+    return str(x) if x is not None else "-"
+
+
 def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
-    """The claims table as shown (Markdown/LaTeX and REPORT.md): the item-7 columns."""
+    """The claims table as shown (Markdown/LaTeX and REPORT.md): the item-7 columns, plus the
+    sequential look's (``look``; at look 1 conditional power and continue) when present."""
+    ci_col = "CI" if "look" in claims.columns else "95% CI"
+    extra = {c: c.replace("_", " ") for c in ("look", "conditional_power", "continue")
+             if c in claims.columns}
     def row(r: pd.Series) -> dict[str, str]:
         sc = str(r.get("scale", "raw"))
         ci = "-" if not (math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])) else \
@@ -1044,7 +1075,7 @@ def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
             "∞" if math.isinf(need) else f"{int(need)}")
         return {
             "id": r["id"], "claim": r["statement"],
-            "effect": _plain(r["effect"], sc, sign=True), "95% CI": ci,
+            "effect": _plain(r["effect"], sc, sign=True), ci_col: ci,
             "p (bound)": _p(r["p_value"]), "p (SESOI)": _p(r["p_sesoi"]),
             "n": str(int(r["n"])) if r["n"] else "-", "SESOI": ses,
             "MDE": _plain(r["mde"], sc), "seeds needed": need_s,
@@ -1052,10 +1083,11 @@ def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
             "verdict": f"**{r['verdict']}**",
             "scope / note": "; ".join(str(x) for x in (r["scope"], r["note"])
                                       if isinstance(x, str) and x) or "-",
+            **{shown: _cell(r[c]) for c, shown in extra.items()},
         }
 
-    cols = ["id", "claim", "effect", "95% CI", "p (bound)", "p (SESOI)", "n", "SESOI", "MDE",
-            "seeds needed", "guard", "verdict", "scope / note"]
+    cols = ["id", "claim", "effect", ci_col, "p (bound)", "p (SESOI)", "n", "SESOI", "MDE",
+            "seeds needed", "guard", "verdict", *extra.values(), "scope / note"]
     return pd.DataFrame([row(r) for _, r in claims.iterrows()], columns=cols)
 
 
@@ -1081,14 +1113,23 @@ def write_claims(config: dict, claims_file: str | Path, out_dir: str | Path,
     ``claims.{csv,md,tex}`` into ``out_dir``."""
     from nasrepro.config import profile_dir
     from nasrepro.io import atomic_path
+    from nasrepro.reporting.sequential import Design
     from nasrepro.reporting.tables import render_table
 
     fdr = str((config.get("claims") or {}).get("fdr", "none"))
     power_first = bool((config.get("claims") or {}).get("power_first", False))
+    design = Design.from_config((config.get("claims") or {}).get("sequential"), ALPHA)
+    if design is not None and fdr != "none":
+        raise ConfigError("claims.sequential and claims.fdr: bh cannot be combined (BH would mix "
+                          "p-values of two looks); drop one of them")
     src = Path(tables_dir) if tables_dir else profile_dir(config) / "tables"
     df = evaluate_claims(load_claims(claims_file), src, papers=config.get("papers"), fdr=fdr,
-                         power_first=power_first)
+                         power_first=power_first,
+                         alpha=design.look_alpha if design else ALPHA)
     rule = DECISION_RULE_POWER_FIRST if power_first else DECISION_RULE
+    if design is not None:
+        df = design.annotate(df)
+        rule += " " + design.describe()
     caption = (f"Claims of the four papers checked on the {config['profile']} profile "
                f"({len(config['seeds'])} seeds). {rule} {family_summary(df, fdr)}")
     texts = render_table(claims_view(df), caption=caption)
