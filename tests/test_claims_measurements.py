@@ -76,9 +76,10 @@ def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Pat
         (d / "candidates.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cands))
         _write(d / "summary.json", {"seed": 0, "stop_epoch": 2, "full_epochs": 3,
                                     "corr_at_stop": 1.0, "early_stop_fraction": 2 / 3})
-    assert fb.replicate_search_seeds(config) == [1]  # the tiny profile's F5 replicate searches
-    for search in ("A_joint@1", "A_arch_only@1"):
-        _write(profile_dir(config) / fb.search_run(config, search) / "summary.json", {"seed": 1})
+    assert fb.replicate_search_seeds(config) == [1]  # the tiny profile's replicate searches
+    for budget, mode in fb.SEARCHES:
+        _write(profile_dir(config) / fb.search_run(config, f"{budget}_{mode}@1") / "summary.json",
+               {"seed": 1})
     for role in fb.roles(config):
         for i, d in enumerate(fb.run_dirs(config, role)):
             _write(d / "metrics.json", {"seed": config["seeds"][i], "macs": 1e6,
@@ -101,15 +102,25 @@ def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Pat
 
     m = fb.measurements(config)
     swap = m[m["quantity"] == "swap_acc"]
-    assert set(swap["unit"]) == {"search seed 0"}
+    assert set(swap["unit"]) == {"search seed 0", "search seed 1"}
     strat = m[m["quantity"] == "predictor_tau_strat"]
     assert len(strat) == 6 and strat["value"].between(-1, 1).all()
     assert set(m.loc[m["quantity"] == "predictor_n_test", "value"]) == {6.0}
     held = m[m["quantity"] == "early_stop_heldout_tau"]
     assert len(held) == len(fb.SEARCHES) and np.allclose(held["value"], 1.0)
+    # F1 and F2 at the method level: paired by search seed, each unit the mean of its retrains
     out = run_test(m, {"kind": "difference", "quantity": "swap_acc", "a": "A:recipeA",
                        "b": "A:recipeB", "paired": "same arch and seed", "sesoi": 0.5})
-    assert out.scope == "conditional on search seed 0"
+    assert out.n == 2 and out.scope.startswith("over 2 independent units")
+    at = m[m["quantity"] == "autotrain_acc"]
+    assert at.groupby("group")["unit"].apply(set).to_dict() == {
+        g: {"search seed 0", "search seed 1"} for g in ("default", "autotrain")}
+    # unit 1's comparator retrains at its own seeds: not the same runs as unit 0's
+    unit1 = at[(at["group"] == "default") & (at["unit"] == "search seed 1")]
+    assert set(unit1["run_dir"]).isdisjoint(at.loc[at["unit"] == "search seed 0", "run_dir"])
+    f2 = run_test(m, {"kind": "difference", "quantity": "autotrain_acc", "a": "autotrain",
+                      "b": "default", "paired": "same arch and seeds per unit", "sesoi": 0.5})
+    assert f2.n == 2
     f4 = run_test(m, {"kind": "threshold", "quantity": "early_stop_heldout_tau",
                       "group": "heldout", "scale": "fisher_z",
                       "n_quantity": "early_stop_heldout_n", "bound": 0.5, "sesoi": 0.2})
@@ -117,7 +128,7 @@ def test_fbnetv3_units_stratified_predictor_and_heldout_early_stop(tmp_path: Pat
     assert -1 < f4.ci_low < f4.ci_high < 1
     # F5 at the method level: one replicate per search (its retrain seeds averaged), 2 per arm
     f5 = m[m["quantity"] == "search_acc"]
-    for group, role in (("joint", "search/joint_s1"), ("arch_only", "search/arch_only_s1")):
+    for group, role in (("joint", "swap/A_recipeA_s1"), ("arch_only", "search/arch_only_s1")):
         arm = f5[f5["group"] == group]
         assert set(arm["unit"]) == {"search seed 0", "search seed 1"}
         assert set(arm.loc[arm["unit"] == "search seed 1", "run_dir"]) == {

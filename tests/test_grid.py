@@ -57,15 +57,23 @@ def test_runs_and_inputs_of_a_few_known_cells() -> None:
     assert fb.run_inputs(config, "retrain", "autotrain/default", 0) == {}
     assert len(fb.runs(config, "retrain")) == sum(
         len(fb.role_retrain_seeds(config, r)) for r in fb.role_sources(config))
-    # F5's replicate searches: the joint and arch-only searches again at each replicate seed,
-    # each retrained from its own best.json
+    # the replicate searches (F1, F2, F5 at the method level): every search again at each
+    # replicate seed, every role again retrained from that seed's best.json files
     assert config["fbnetv3"]["replicate_search_seeds"] == [1]
-    assert {("A_joint", 1), ("A_arch_only", 1)} < set(fb.runs(config, "search"))
-    assert fb.run_inputs(config, "retrain", "search/joint_s1", 0) == {
-        "arch": "fbnetv3/search/A_joint/seed1/provenance.json",
+    assert {(name, 1) for name in fb.SEARCHES} < set(fb.runs(config, "search"))
+    assert fb.run_inputs(config, "retrain", "swap/B_recipeA_s1", 0) == {
+        "arch": "fbnetv3/search/B_joint/seed1/provenance.json",
         "recipe": "fbnetv3/search/A_joint/seed1/provenance.json"}
     assert fb.run_inputs(config, "retrain", "search/arch_only_s1", 1) == {
         "arch": "fbnetv3/search/A_arch_only/seed1/provenance.json"}
+    assert fb.run_inputs(config, "retrain", "autotrain/autotrain_s1", 0) == {
+        "recipe": "fbnetv3/search/A_autotrain/seed1/provenance.json"}
+    # AutoTrain's unit 1 retrains at its own named seeds (its comparator is no search result)
+    unit1 = fb.role_retrain_seeds(config, "autotrain/default_s1")
+    assert unit1 == fb.role_retrain_seeds(config, "autotrain/autotrain_s1")
+    assert set(unit1).isdisjoint(fb.role_retrain_seeds(config, "autotrain/default"))
+    assert fb.role_retrain_seeds(config, "swap/A_recipeA_s1") == fb.role_retrain_seeds(
+        config, "swap/A_recipeA")
     clash = load_config("tiny", {"fbnetv3": {"replicate_search_seeds": [0, 1]}})
     with pytest.raises(ConfigError, match="repeats fbnetv3.search_seed 0"):
         fb.runs(clash, "search")

@@ -205,7 +205,8 @@ def test_planner_extends_only_the_continued_claims_seeds(tmp_path: Path) -> None
     overlay = yaml.safe_load(out.read_text())
     default = load_config("default")
     assert overlay["spos"] == {"seeds": [*default["spos"]["seeds"], 2, 3]}      # S1: n 2 -> 4
-    assert overlay["fbnetv3"] == {"display_retrain_seeds": [0, 1, 2, 3]}         # F2
+    # F2: its replicate is the AutoTrain search, so 2 more search seeds after [1, 2]
+    assert overlay["fbnetv3"] == {"replicate_search_seeds": [1, 2, 3, 4]}
     assert "darts_snas" not in overlay                                           # D4 stopped
     seq = overlay["claims"]["sequential"]
     assert seq["look"] == 2 and seq["spending"] == "obrien-fleming"
@@ -231,4 +232,4 @@ def test_claims_file_seeds_keys_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="seeds_key"):
         load_claims(bad)
     keys = {c["id"]: c.get("seeds_key") for c in load_claims(REPO / "paper" / "claims.yaml")}
-    assert keys["S1"] == "spos.seeds" and keys["F1"] == "fbnetv3.retrain_seeds"
+    assert keys["S1"] == "spos.seeds" and keys["F1"] == "fbnetv3.replicate_search_seeds"

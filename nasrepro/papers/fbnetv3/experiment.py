@@ -22,7 +22,8 @@ Steps (the CLI vocabulary of :mod:`nasrepro.stages`; ``STAGES`` and ``STUDIES`` 
   role's seeds) into ``--out``; ``arch`` / ``recipe``: the run directories of the searches whose
   ``best.json`` give them. Roles: ``swap/A_recipeA`` ... (recipe swap), ``autotrain/default``
   and ``autotrain/autotrain``, ``search/arch_only``, and per ``fbnetv3.replicate_search_seeds``
-  seed ``k`` ``search/joint_s<k>`` / ``search/arch_only_s<k>`` (claim F5's replicate searches).
+  seed ``k`` every role again as ``<role>_s<k>`` from the searches at seed ``k`` (claims F1, F2
+  and F5 at the method level).
 
 Search training uses the first ``search_train_size`` training images (``null``: all) and the
 validation split; retraining reports the test split. A search killed mid-way resumes: every
@@ -536,8 +537,8 @@ def _retrain_stage(config: dict, cell: str, seed: int | None, out: Path,
     sources = role_sources(config)
     if cell not in sources:
         raise UnknownNameError(f"unknown fbnetv3 retrain role {cell!r}; known: "
-                               f"{', '.join(sources)} (fbnetv3.replicate_search_seeds adds "
-                               f"search/joint_s<k> and search/arch_only_s<k>)")
+                               f"{', '.join(sources)} (fbnetv3.replicate_search_seeds adds every "
+                               f"role again as <role>_s<k>)")
     for name, source, given in zip(("arch", "recipe"), sources[cell],
                                    (arch_from, recipe_from), strict=True):
         if bool(source) != (given is not None):

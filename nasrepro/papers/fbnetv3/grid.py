@@ -13,14 +13,22 @@ so the workflow's rules, the experiment and the tables read one definition.
 (else ``retrain_seeds``) run the AutoTrain and arch-only roles (claims F2 and F5, which no
 affordable n decides at the default scale): the tables keep every row, each with its n.
 
-``fbnetv3.replicate_search_seeds`` (issue 12) repeat the two searches claim F5 compares, the
-joint and the arch-only search at budget A, at further search seeds ``k``: search cells
-``A_joint`` / ``A_arch_only`` at seed ``k`` and their retrain roles ``search/joint_s<k>`` and
-``search/arch_only_s<k>``, so that F5 has one independent replicate per search (its ``unit``)
-instead of retrain seeds conditional on one searched arch per mode.
+``fbnetv3.replicate_search_seeds`` (issues 10 and 12) repeat every search at further search
+seeds ``k`` (search cells ``A_joint``, ``B_joint``, ``A_arch_only``, ``A_autotrain`` at seed
+``k``) with the retrain roles that claims F1, F2 and F5 compare: the recipe swap
+``swap/<X>_recipe<Y>_s<k>``, AutoTrain ``autotrain/autotrain_s<k>`` with its comparator
+``autotrain/default_s<k>``, and ``search/arch_only_s<k>`` (F5's joint arm at ``k`` is
+``swap/A_recipeA_s<k>``, the joint search's own arch and recipe). Each claim then has one
+independent replicate per search seed (its ``unit``: the mean over the unit's retrain seeds)
+and speaks about the method, not about one searched arch or recipe. The AutoTrain roles of
+unit ``k`` retrain at their own seeds (:func:`role_retrain_seeds`): the default recipe on the
+fixed arch involves no search, so at shared seeds every unit's comparator would be the same
+runs and the units' differences would not be independent.
 """
 
 from __future__ import annotations
+
+import re
 
 from nasrepro.config import seeds_of
 from nasrepro.paths import finished, run_path
@@ -60,22 +68,45 @@ def replicate_search_seeds(config: dict) -> list[int]:
     return seeds
 
 
+def _at(source: str, k: int) -> str:
+    """Search ``source`` (a :data:`ROLE_SOURCES` entry) at replicate seed ``k``."""
+    return f"{source}@{k}" if source else ""
+
+
 def role_sources(config: dict) -> dict[str, tuple[str, str]]:
     """Every retrain role of ``config`` -> (arch source, recipe source): :data:`ROLE_SOURCES`
-    plus the replicate searches' roles. A source ``<budget>_<mode>@<k>`` is that search at
-    seed ``k``; without ``@`` at ``fbnetv3.search_seed``."""
+    plus, per replicate search seed ``k``, every role again as ``<role>_s<k>`` with its
+    sources at seed ``k``. A source ``<budget>_<mode>@<k>`` is that search at seed ``k``;
+    without ``@`` at ``fbnetv3.search_seed``."""
     roles = dict(ROLE_SOURCES)
     for k in replicate_search_seeds(config):
-        roles[f"search/joint_s{k}"] = (f"A_joint@{k}", f"A_joint@{k}")
-        roles[f"search/arch_only_s{k}"] = (f"A_arch_only@{k}", "")
+        roles.update({f"{role}_s{k}": (_at(arch, k), _at(recipe, k))
+                      for role, (arch, recipe) in ROLE_SOURCES.items()})
     return roles
 
 
+def replicate_of(role: str) -> int | None:
+    """The replicate search seed ``k`` of a ``<role>_s<k>`` role, else None."""
+    m = re.search(r"_s(\d+)$", role)
+    return int(m.group(1)) if m else None
+
+
 def role_retrain_seeds(config: dict, role: str) -> list[int]:
-    """Training seeds of the retrain runs of ``role`` (run i uses seed i)."""
+    """Training seeds of the retrain runs of ``role`` (run i uses seed i): the recipe swap
+    ``fbnetv3.retrain_seeds``, the others ``fbnetv3.display_retrain_seeds``; the AutoTrain roles
+    of replicate unit ``k`` the named streams ``child_seed(s, "autotrain-unit", k) % 2**31`` of
+    those (31 bits: any seeding API takes them). Their comparator, the default recipe on the
+    fixed arch, must not be the same runs in every unit."""
     if role.startswith("swap/"):
-        return seeds_of(config, "fbnetv3", "retrain_seeds")
-    return seeds_of(config, "fbnetv3", "display_retrain_seeds", "retrain_seeds")
+        seeds = seeds_of(config, "fbnetv3", "retrain_seeds")
+    else:
+        seeds = seeds_of(config, "fbnetv3", "display_retrain_seeds", "retrain_seeds")
+    k = replicate_of(role)
+    if role.startswith("autotrain/") and k is not None:
+        from nasrepro.seeds import child_seed
+
+        return [child_seed(s, "autotrain-unit", k) % 2**31 for s in seeds]
+    return seeds
 
 
 def role_seeds_key(role: str) -> str:
@@ -99,11 +130,10 @@ def search_run(config: dict, name: str) -> str:
 
 
 def search_runs(config: dict) -> list[tuple[str, int]]:
-    """``(cell, seed)`` of every search: all four at the search seed, then the joint and
-    arch-only searches at each replicate seed."""
+    """``(cell, seed)`` of every search: all four at the search seed, then all four at each
+    replicate seed."""
     return ([(name, int(config[PAPER]["search_seed"])) for name in SEARCHES]
-            + [(name, k) for k in replicate_search_seeds(config)
-               for name in ("A_joint", "A_arch_only")])
+            + [(name, k) for k in replicate_search_seeds(config) for name in SEARCHES])
 
 
 def runs(config: dict, stage: str) -> list[tuple[str, int]]:

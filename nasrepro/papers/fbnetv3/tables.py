@@ -3,8 +3,10 @@
 Tables (CSV + Markdown + LaTeX, ``results/<p>/tables/``):
 
 * ``fbnetv3_recipe_swap``: searched archs A and B retrained with their own and the other's
-  searched recipe (the paper's recipe-swap table), test top-1 mean ± std over seeds;
-* ``fbnetv3_autotrain``: AutoTrain's fixed arch with the default vs the searched recipe;
+  searched recipe (the paper's recipe-swap table), test top-1 mean ± std over seeds (again for
+  each replicate search seed of ``fbnetv3.replicate_search_seeds``);
+* ``fbnetv3_autotrain``: AutoTrain's fixed arch with the default vs the searched recipe (again
+  per replicate search seed);
 * ``fbnetv3_predictor``: Kendall tau / Spearman / RMSE on held-out measured candidates per
   predictor method (with / without proxy pretraining, random forest), mean ± std over
   predictor seeds;
@@ -34,6 +36,7 @@ from nasrepro.io import read_json
 from nasrepro.papers.fbnetv3.grid import (
     PREDICTOR_DIR,
     PRETRAIN_DIR,
+    replicate_of,
     replicate_search_seeds,
     retrain_path,
     role_retrain_seeds,
@@ -48,10 +51,9 @@ SEARCHES = (("A", "joint"), ("B", "joint"), ("A", "arch_only"), ("A", "autotrain
 
 def roles(config: dict) -> dict[str, tuple[str, str]]:
     """Retrain roles (the grid's :func:`role_sources`) -> (measurement quantity, group):
-    ``swap/A_recipeB`` -> (``swap_acc``, ``A:recipeB``), ``autotrain/default`` ->
-    (``autotrain_acc``, ``default``), ``search/arch_only`` and a replicate search's
-    ``search/arch_only_s1`` -> (``search_acc``, ``arch_only``), ``search/joint_s1`` ->
-    (``search_acc``, ``joint``)."""
+    ``swap/A_recipeB`` and a replicate search's ``swap/A_recipeB_s1`` -> (``swap_acc``,
+    ``A:recipeB``), ``autotrain/default[_s1]`` -> (``autotrain_acc``, ``default``),
+    ``search/arch_only[_s1]`` -> (``search_acc``, ``arch_only``)."""
     out = {}
     for role in role_sources(config):
         kind, name = role.split("/", 1)
@@ -98,40 +100,50 @@ def _recipe_text(r: dict) -> str:
 
 
 # --- tables ---------------------------------------------------------------------------------
+def _units(config: dict) -> list[tuple[str, str]]:
+    """(role suffix, row label suffix) of the main searches and each replicate search seed."""
+    return [("", ""), *((f"_s{k}", f", search seed {k}") for k in replicate_search_seeds(config))]
+
+
 def recipe_swap_table(config: dict) -> pd.DataFrame:
-    """Rows: arch A, arch B; columns: accuracy with recipe A and with recipe B; ``run_dirs``:
-    the retrain dirs of both recipes."""
+    """Rows: arch A, arch B (then both again per replicate search seed); columns: accuracy with
+    recipe A and with recipe B; ``run_dirs``: the retrain dirs of both recipes."""
     rows = []
-    for arch in ("A", "B"):
-        m0 = _metrics(config, f"swap/{arch}_recipe{arch}")[0]
-        row: dict[str, Any] = {"arch": f"searched {arch}", "macs_m": round(m0["macs"] / 1e6, 4),
-                               "params_m": round(m0["params"] / 1e6, 4)}
-        for rec in ("A", "B"):
-            mean, std, n, text = _acc(config, f"swap/{arch}_recipe{rec}")
-            row[f"recipe_{rec}"] = text
-            row[f"recipe_{rec}_mean"] = round(mean, 4)
-            row[f"recipe_{rec}_std"] = round(std, 4)
-        other = "B" if arch == "A" else "A"
-        row["own_minus_swapped"] = round(row[f"recipe_{arch}_mean"]
-                                         - row[f"recipe_{other}_mean"], 4)
-        row["n"] = n
-        row["run_dirs"] = _joined(config, [d for rec in ("A", "B")
-                                           for d in run_dirs(config, f"swap/{arch}_recipe{rec}")])
-        rows.append(row)
+    for suffix, label in _units(config):
+        for arch in ("A", "B"):
+            m0 = _metrics(config, f"swap/{arch}_recipe{arch}{suffix}")[0]
+            row: dict[str, Any] = {"arch": f"searched {arch}{label}",
+                                   "macs_m": round(m0["macs"] / 1e6, 4),
+                                   "params_m": round(m0["params"] / 1e6, 4)}
+            for rec in ("A", "B"):
+                mean, std, n, text = _acc(config, f"swap/{arch}_recipe{rec}{suffix}")
+                row[f"recipe_{rec}"] = text
+                row[f"recipe_{rec}_mean"] = round(mean, 4)
+                row[f"recipe_{rec}_std"] = round(std, 4)
+            other = "B" if arch == "A" else "A"
+            row["own_minus_swapped"] = round(row[f"recipe_{arch}_mean"]
+                                             - row[f"recipe_{other}_mean"], 4)
+            row["n"] = n
+            swaps = [f"swap/{arch}_recipe{rec}{suffix}" for rec in ("A", "B")]
+            row["run_dirs"] = _joined(config, [d for r in swaps for d in run_dirs(config, r)])
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
 def autotrain_table(config: dict) -> pd.DataFrame:
-    """Rows: default and searched recipe on AutoTrain's fixed arch; ``run_dirs``: retrain dirs."""
+    """Rows: default and searched recipe on AutoTrain's fixed arch (then both again per
+    replicate search seed, at that unit's retrain seeds); ``run_dirs``: retrain dirs."""
     rows = []
-    for name in ("default", "autotrain"):
-        ms = _metrics(config, f"autotrain/{name}")
-        mean, std, n, text = _acc(config, f"autotrain/{name}")
-        rows.append({"recipe": name, "arch_id": ms[0]["arch_id"],
-                     "macs_m": round(ms[0]["macs"] / 1e6, 4), "top1": text,
-                     "top1_mean": round(mean, 4), "top1_std": round(std, 4), "n": n,
-                     "recipe_values": _recipe_text(ms[0]["recipe"]),
-                     "run_dirs": _joined(config, run_dirs(config, f"autotrain/{name}"))})
+    for suffix, label in _units(config):
+        for name in ("default", "autotrain"):
+            role = f"autotrain/{name}{suffix}"
+            ms = _metrics(config, role)
+            mean, std, n, text = _acc(config, role)
+            rows.append({"recipe": f"{name}{label}", "arch_id": ms[0]["arch_id"],
+                         "macs_m": round(ms[0]["macs"] / 1e6, 4), "top1": text,
+                         "top1_mean": round(mean, 4), "top1_std": round(std, 4), "n": n,
+                         "recipe_values": _recipe_text(ms[0]["recipe"]),
+                         "run_dirs": _joined(config, run_dirs(config, role))})
     return pd.DataFrame(rows)
 
 
@@ -182,7 +194,7 @@ def search_table(config: dict) -> pd.DataFrame:
                 ("arch only (default recipe)", "A_arch_only", "search/arch_only")]
     for k in replicate_search_seeds(config):
         searches += [(f"joint (arch + recipe), search seed {k}", f"A_joint@{k}",
-                      f"search/joint_s{k}"),
+                      f"swap/A_recipeA_s{k}"),
                      (f"arch only (default recipe), search seed {k}", f"A_arch_only@{k}",
                       f"search/arch_only_s{k}")]
     rows = []
@@ -203,16 +215,15 @@ def search_table(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: retrain role -> the search whose seed is its independent replicate (its ``unit``) where that
-#: is not the role's arch source (:func:`role_search`)
-ROLE_SEARCH = {"autotrain/default": "A_autotrain"}
-
-
 def role_search(config: dict, role: str) -> str:
     """The search (a :func:`search_run` name) a retrain role's replicate is conditional on:
-    the search its arch comes from, else its recipe's (AutoTrain: the AutoTrain search)."""
+    the search its arch comes from, else its recipe's; AutoTrain's comparator (the default
+    recipe on the fixed arch, no search) belongs to the AutoTrain search of its unit."""
     arch, recipe = role_sources(config)[role]
-    return ROLE_SEARCH.get(role) or arch or recipe
+    if role.startswith("autotrain/default"):
+        k = replicate_of(role)
+        return "A_autotrain" if k is None else f"A_autotrain@{k}"
+    return arch or recipe
 
 
 def _search_unit(config: dict, search: str) -> str:
@@ -295,14 +306,16 @@ def measurements(config: dict) -> pd.DataFrame:
             for q, v in ((quantity, m["test_acc"]), ("retrain_macs", m["macs"])):
                 rows.append({"quantity": q, "group": group, "seed": m["seed"],
                              "value": v, "run_dir": _rel(config, d), "unit": unit})
-    # F5's joint arm at the main search seed is the recipe-swap role A:recipeA (its own arch and
-    # recipe); the replicate seeds' joint arms are the search/joint_s<k> roles above
-    unit = _search_unit(config, "A_joint")
-    for d in run_dirs(config, "swap/A_recipeA"):
-        m = read_json(d / "metrics.json")
-        for q, v in (("search_acc", m["test_acc"]), ("retrain_macs", m["macs"])):
-            rows.append({"quantity": q, "group": "joint", "seed": m["seed"],
-                         "value": v, "run_dir": _rel(config, d), "unit": unit})
+    # F5's joint arm is the recipe-swap role A:recipeA of each search seed (the joint search's
+    # own arch and recipe)
+    for suffix, _ in _units(config):
+        role = f"swap/A_recipeA{suffix}"
+        unit = _search_unit(config, role_search(config, role))
+        for d in run_dirs(config, role):
+            m = read_json(d / "metrics.json")
+            for q, v in (("search_acc", m["test_acc"]), ("retrain_macs", m["macs"])):
+                rows.append({"quantity": q, "group": "joint", "seed": m["seed"],
+                             "value": v, "run_dir": _rel(config, d), "unit": unit})
     pdir = profile_dir(config) / PREDICTOR_DIR
     runs = pd.read_csv(pdir / "predictor_runs.csv")
     for r in runs.itertuples(index=False):
