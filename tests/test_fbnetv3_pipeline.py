@@ -27,7 +27,8 @@ def test_tables_exist_and_have_their_rows(fb_results: Path) -> None:
         for ext in ("csv", "md", "tex"):
             assert (tables / f"fbnetv3_{name}.{ext}").stat().st_size > 0
     swap = pd.read_csv(tables / "fbnetv3_recipe_swap.csv")
-    assert list(swap["arch"]) == ["searched A", "searched B"]
+    assert list(swap["arch"]) == ["searched A", "searched B", "searched A, search seed 1",
+                                  "searched B, search seed 1"]  # replicate_search_seeds [1]
     assert (swap["n"] == 2).all()
     for col in ("recipe_A_mean", "recipe_B_mean"):
         assert ((swap[col] > 0) & (swap[col] <= 100)).all()

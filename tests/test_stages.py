@@ -49,7 +49,7 @@ def test_every_paper_declares_its_stages_and_studies() -> None:
     assert declared == {
         "spos": ({"train_supernet", "search", "retrain"}, {"inherit"}),
         "darts_snas": ({"search", "retrain"}, set()),
-        "attentivenas": ({"train_supernet", "search"}, {"prior", "predictor"}),
+        "attentivenas": ({"train_supernet", "search"}, {"prior", "common", "predictor"}),
         "fbnetv3": ({"search", "retrain"}, {"pretrain", "predictor"}),
     }
     import nasrepro.papers.darts_snas.experiment as ds

@@ -92,8 +92,8 @@ def test_attentivenas_predictor_table_run_dirs(config: dict) -> None:
 
 def test_fbnetv3_tables_run_dirs(config: dict) -> None:
     for arch in ("A", "B"):
-        for rec in ("A", "B"):
-            for i, d in enumerate(fb.run_dirs(config, f"swap/{arch}_recipe{rec}")):
+        for rec, suffix in ((r, x) for r in ("A", "B") for x in ("", "_s1")):
+            for i, d in enumerate(fb.run_dirs(config, f"swap/{arch}_recipe{rec}{suffix}")):
                 write_json(d / "metrics.json", {"test_acc": 70.0 + i, "macs": 1e6,
                                                 "params": 1e4, "seed": i})
     swap = fb.recipe_swap_table(config)
