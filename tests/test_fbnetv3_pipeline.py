@@ -34,7 +34,8 @@ def test_tables_exist_and_have_their_rows(fb_results: Path) -> None:
         assert ((swap[col] > 0) & (swap[col] <= 100)).all()
     assert swap["macs_m"].iloc[0] <= swap["macs_m"].iloc[1] * 1.5  # A is the smaller budget
     auto = pd.read_csv(tables / "fbnetv3_autotrain.csv")
-    assert list(auto["recipe"]) == ["default", "autotrain"]
+    assert list(auto["recipe"]) == ["default", "autotrain", "default, search seed 1",
+                                    "autotrain, search seed 1"]
     assert auto["arch_id"].nunique() == 1  # the arch is fixed
     pred = pd.read_csv(tables / "fbnetv3_predictor.csv")
     assert list(pred["predictor"]) == ["pretrained", "scratch", "random_forest", "toy-predictor"]
