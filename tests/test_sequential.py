@@ -201,7 +201,7 @@ def test_planner_extends_only_the_continued_claims_seeds(tmp_path: Path) -> None
                    str(REPO / "config" / "default.yaml"),
                    str(REPO / "config" / "overlays" / "sequential.yaml"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "A3: continues but names no seeds_key" in proc.stdout
+    assert "A3: would continue (conditional power 0.70) but names no seeds_key" in proc.stdout
     overlay = yaml.safe_load(out.read_text())
     default = load_config("default")
     assert overlay["spos"] == {"seeds": [*default["spos"]["seeds"], 2, 3]}      # S1: n 2 -> 4
@@ -210,7 +210,9 @@ def test_planner_extends_only_the_continued_claims_seeds(tmp_path: Path) -> None
     assert "darts_snas" not in overlay                                           # D4 stopped
     seq = overlay["claims"]["sequential"]
     assert seq["look"] == 2 and seq["spending"] == "obrien-fleming"
-    assert set(seq["stopped"]) == {"F1", "D4"} and seq["stopped"]["F1"]["verdict"] == REPRODUCED
+    # A3 would continue but has no seeds_key: stopped with its look-1 row, like F1 and D4
+    assert set(seq["stopped"]) == {"F1", "D4", "A3"}
+    assert seq["stopped"]["F1"]["verdict"] == REPRODUCED
     load_config("default", overlay)                       # look 2's config is valid
 
 

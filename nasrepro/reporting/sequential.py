@@ -270,7 +270,9 @@ def plan_next_look(claims: pd.DataFrame, config: dict, specs: list[dict]) -> tup
 
     Every ``seeds_key`` of a continued claim (``continue == "yes"``) gets ``ceil(n / fraction)
     - n`` more seeds (the largest over the claims sharing it), the next integers after its
-    largest seed; the other claims' look-1 rows go into ``claims.sequential.stopped``.
+    largest seed; the other claims' look-1 rows go into ``claims.sequential.stopped``, and so
+    do those of continued claims without a ``seeds_key`` (S4, A3, F4: their replicates are
+    archs or subnets, which more seeds would not add).
 
     Returns:
         ``(overlay, notes)``: the overlay (a config fragment) and one line per decision.
@@ -289,20 +291,21 @@ def plan_next_look(claims: pd.DataFrame, config: dict, specs: list[dict]) -> tup
     notes: list[str] = []
     for r in claims.to_dict("records"):
         cid = str(r["id"])
-        if r["continue"] != "yes":
+        keys = seeds_keys(by_id.get(cid, {}))
+        if r["continue"] == "yes" and not keys:
+            # its replicates are not seeds (archs, subnets): look 2 would retest the same data
+            notes.append(f"{cid}: would continue (conditional power "
+                         f"{float(r['conditional_power']):.2f}) but names no seeds_key in the "
+                         f"claims file: stopped at look 1")
+        if r["continue"] != "yes" or not keys:
             stopped[cid] = {k: _plain(r[k]) for k in KEPT_COLUMNS if k in r}
             continue
-        keys = seeds_keys(by_id.get(cid, {}))
         n1 = int(r["n"])
         more = math.ceil(n1 / design.fraction - 1e-9) - n1
-        if not keys:
-            notes.append(f"{cid}: continues but names no seeds_key in the claims file; its n "
-                         f"stays {n1}")
         for k in keys:
             add[k] = max(add.get(k, 0), more)
-        if keys:
-            notes.append(f"{cid}: n {n1} -> {n1 + more} ({', '.join(keys)}; conditional power "
-                         f"{float(r['conditional_power']):.2f})")
+        notes.append(f"{cid}: n {n1} -> {n1 + more} ({', '.join(keys)}; conditional power "
+                     f"{float(r['conditional_power']):.2f})")
     overlay: dict[str, Any] = {}
     for key, more in sorted(add.items()):
         paper, _, name = key.partition(".")
