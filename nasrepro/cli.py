@@ -265,7 +265,10 @@ def cmd_sequential_plan(args: argparse.Namespace) -> None:
                           f"(make reproduce-sequential)")
     overlay, notes = plan_next_look(pd.read_csv(args.claims), load_config(None, merged),
                                     load_claims(args.claims_file))
-    load_config(None, deep_merge(merged, overlay))   # look 2's config must be valid
+    look2 = load_config(None, deep_merge(merged, overlay))   # look 2's config must be valid
+    from nasrepro.config import check_names
+
+    check_names(look2)   # and its grids (e.g. a replicate seed repeating search_seed)
     head = "".join(f"# {n}\n" for n in notes) or "# no claim continues\n"
     with atomic_path(Path(args.out)) as tmp:
         tmp.write_text(f"# look 2 of the sequential claims check (nasrepro sequential-plan "

@@ -187,7 +187,7 @@ def test_look_2_keeps_the_stopped_claims_look_1_rows(tmp_path: Path) -> None:
 # --- the planner ----------------------------------------------------------------------------
 def _look1_table(path: Path) -> None:
     rows = [("S1", 2, INCONCLUSIVE, 0.62, "yes"), ("F1", 3, REPRODUCED, math.nan, "no"),
-            ("F2", 2, UNDERPOWERED, 0.55, "yes"), ("A3", 100, UNDERPOWERED, 0.7, "yes"),
+            ("F2", 3, UNDERPOWERED, 0.55, "yes"), ("A3", 100, UNDERPOWERED, 0.7, "yes"),
             ("D4", 1, UNDERPOWERED, math.nan, "no")]
     pd.DataFrame([{"id": i, "n": n, "verdict": v, "effect": 0.1, "note": "", "look": 1,
                    "conditional_power": cp, "continue": c} for i, n, v, cp, c in rows]) \
@@ -205,8 +205,8 @@ def test_planner_extends_only_the_continued_claims_seeds(tmp_path: Path) -> None
     overlay = yaml.safe_load(out.read_text())
     default = load_config("default")
     assert overlay["spos"] == {"seeds": [*default["spos"]["seeds"], 2, 3]}      # S1: n 2 -> 4
-    # F2: its replicate is the AutoTrain search, so 2 more search seeds after [1, 2]
-    assert overlay["fbnetv3"] == {"replicate_search_seeds": [1, 2, 3, 4]}
+    # F2: its replicate is the AutoTrain search (n = 3: search seeds 0, 1, 2), so 3 more
+    assert overlay["fbnetv3"] == {"replicate_search_seeds": [1, 2, 3, 4, 5]}
     assert "darts_snas" not in overlay                                           # D4 stopped
     seq = overlay["claims"]["sequential"]
     assert seq["look"] == 2 and seq["spending"] == "obrien-fleming"
@@ -235,3 +235,28 @@ def test_claims_file_seeds_keys_are_checked(tmp_path: Path) -> None:
         load_claims(bad)
     keys = {c["id"]: c.get("seeds_key") for c in load_claims(REPO / "paper" / "claims.yaml")}
     assert keys["S1"] == "spos.seeds" and keys["F1"] == "fbnetv3.replicate_search_seeds"
+
+
+def test_planner_resolves_seed_lists_through_the_grids(tmp_path: Path) -> None:
+    """Look 2's lists start from what the run used (the grids' fallbacks), never repeat the
+    main search seed, and a claim whose n counts retrain seeds of one search is not extended
+    with searches (its replicates would change kind between the looks)."""
+    from nasrepro.reporting.sequential import current_seeds
+
+    specs = load_claims(REPO / "paper" / "claims.yaml")
+    table = pd.DataFrame([{"id": "F5", "n": 2, "verdict": UNDERPOWERED, "effect": 0.1,
+                           "note": "", "look": 1, "conditional_power": 0.9, "continue": "yes"}])
+    seq = {"claims": {"sequential": {"look": 1}}}
+    # cifar10: no replicate searches, so F5's n = 2 counts retrain seeds: stopped, not extended
+    cifar = load_config("cifar10", seq)
+    assert current_seeds(cifar, "fbnetv3.replicate_search_seeds") == []
+    overlay, notes = plan_next_look(table, cifar, specs)
+    assert "fbnetv3" not in overlay and "F5" in overlay["claims"]["sequential"]["stopped"]
+    assert any("counts retrain seeds" in n for n in notes)
+    # tiny: one replicate search (n = 2 searches) -> 2 more, after 1, skipping search_seed 0
+    tiny = load_config("tiny", {**seq, "fbnetv3": {"search_seed": 3}})
+    overlay, _ = plan_next_look(table, tiny, specs)
+    assert overlay["fbnetv3"]["replicate_search_seeds"] == [1, 2, 4]
+    # spos.display_seeds unset falls back to spos.seeds, as the SPOS grid does
+    spos = load_config("tiny", {"spos": {"seeds": [5, 6], "display_seeds": None}})
+    assert current_seeds(spos, "spos.display_seeds") == [5, 6]

@@ -1129,7 +1129,8 @@ def write_claims(config: dict, claims_file: str | Path, out_dir: str | Path,
     rule = DECISION_RULE_POWER_FIRST if power_first else DECISION_RULE
     if design is not None:
         df = design.annotate(df)
-        rule += " " + design.describe()
+        rule = rule.replace("effect and 95% interval", "effect and interval (at the level of "
+                            "the row's look, below)") + " " + design.describe()
     caption = (f"Claims of the four papers checked on the {config['profile']} profile "
                f"({len(config['seeds'])} seeds). {rule} {family_summary(df, fdr)}")
     texts = render_table(claims_view(df), caption=caption)

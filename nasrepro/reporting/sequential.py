@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from nasrepro.errors import ConfigError
+from nasrepro.errors import ConfigError, NasreproError
 from nasrepro.reporting.claims import INCONCLUSIVE, TESTED, UNDERPOWERED
 
 FAMILIES = ("obrien-fleming", "pocock")
@@ -259,6 +259,36 @@ def seeds_keys(claim: dict) -> list[str]:
     return [keys] if isinstance(keys, str) else list(keys)
 
 
+def current_seeds(config: dict, key: str) -> list[int]:
+    """The seeds a ``<paper>.<name>`` seed list resolves to in the run: the paper's grid
+    function of that name where it has one (its own fallbacks: ``spos.display_seeds`` falls
+    back to ``spos.seeds``, ``fbnetv3.replicate_search_seeds`` to none), else
+    :func:`nasrepro.config.seeds_of` (the key, else the profile's ``seeds``)."""
+    from nasrepro.config import seeds_of
+    from nasrepro.stages import grid_of
+
+    paper, _, name = key.partition(".")
+    try:
+        resolve = getattr(grid_of(paper), name, None)
+    except (ImportError, NasreproError):   # a paper without a grid (e.g. a test's made-up one)
+        resolve = None
+    return [int(x) for x in (resolve(config) if callable(resolve) else
+                             seeds_of(config, paper, name))]
+
+
+def _next_seeds(config: dict, key: str, current: list[int], more: int) -> list[int]:
+    """``more`` seeds after ``current``'s largest, skipping the paper's ``search_seed`` (a
+    replicate search must not repeat the main one)."""
+    paper = key.partition(".")[0]
+    taken = {*current, config.get(paper, {}).get("search_seed")}
+    out, s = [], max(current) + 1 if current else 0
+    while len(out) < more:
+        if s not in taken:
+            out.append(s)
+        s += 1
+    return out
+
+
 def _plain(v: Any) -> Any:
     """A CSV cell as a YAML scalar (numpy -> Python, NaN -> null)."""
     v = v.item() if hasattr(v, "item") else v
@@ -277,8 +307,6 @@ def plan_next_look(claims: pd.DataFrame, config: dict, specs: list[dict]) -> tup
     Returns:
         ``(overlay, notes)``: the overlay (a config fragment) and one line per decision.
     """
-    from nasrepro.config import seeds_of
-
     if "continue" not in claims.columns:
         raise ConfigError("the claims table has no `continue` column: it is not a look-1 table; "
                           "run look 1 with claims: {sequential: {look: 1}}")
@@ -292,15 +320,23 @@ def plan_next_look(claims: pd.DataFrame, config: dict, specs: list[dict]) -> tup
     for r in claims.to_dict("records"):
         cid = str(r["id"])
         keys = seeds_keys(by_id.get(cid, {}))
+        n1 = int(r["n"])
+        why = ""
         if r["continue"] == "yes" and not keys:
             # its replicates are not seeds (archs, subnets): look 2 would retest the same data
+            why = "names no seeds_key in the claims file"
+        elif r["continue"] == "yes" and any(
+                k.endswith("replicate_search_seeds") and n1 != 1 + len(current_seeds(config, k))
+                for k in keys):
+            # one search per condition: its n counts retrain seeds, not searches
+            why = (f"its n = {n1} counts retrain seeds given one search, not searches (set "
+                   f"{' / '.join(keys)} to replicate the searches)")
+        if why:
             notes.append(f"{cid}: would continue (conditional power "
-                         f"{float(r['conditional_power']):.2f}) but names no seeds_key in the "
-                         f"claims file: stopped at look 1")
-        if r["continue"] != "yes" or not keys:
+                         f"{float(r['conditional_power']):.2f}) but {why}: stopped at look 1")
+        if r["continue"] != "yes" or why:
             stopped[cid] = {k: _plain(r[k]) for k in KEPT_COLUMNS if k in r}
             continue
-        n1 = int(r["n"])
         more = math.ceil(n1 / design.fraction - 1e-9) - n1
         for k in keys:
             add[k] = max(add.get(k, 0), more)
@@ -309,9 +345,9 @@ def plan_next_look(claims: pd.DataFrame, config: dict, specs: list[dict]) -> tup
     overlay: dict[str, Any] = {}
     for key, more in sorted(add.items()):
         paper, _, name = key.partition(".")
-        current = seeds_of(config, paper, name)
-        start = max(current) + 1 if current else 0
-        overlay.setdefault(paper, {})[name] = [*current, *range(start, start + more)]
+        current = current_seeds(config, key)
+        overlay.setdefault(paper, {})[name] = [*current,
+                                               *_next_seeds(config, key, current, more)]
     overlay["claims"] = {"sequential": {
         "look": 2, "fraction": design.fraction, "spending": design.spending,
         "cp_threshold": design.cp_threshold, "stopped": stopped}}

@@ -396,7 +396,7 @@ def common_study(config: dict, supernet_dirs: list[str | Path], search_dirs: lis
     if len(supernet_dirs) != len(search_dirs):
         raise ConfigError(f"the common study needs one search run per supernet run "
                           f"({len(supernet_dirs)} supernets, {len(search_dirs)} searches); pass "
-                          "--input supernet=... and --input search=... in the same order")
+                          "--input supernet=... and --input search=... for every main supernet")
     candidates = common_candidates(search_dirs)
     data = load_data(config)
     evaluate = _evaluator(config, data)
@@ -530,7 +530,7 @@ def _prior_study(config: dict, out: Path, inputs: Inputs) -> None:
 def _common_study(config: dict, out: Path, inputs: Inputs) -> None:
     inputs.allow("supernet", "search")
     common_study(config, inputs.runs("supernet", "the main supernets' runs"),
-                 inputs.runs("search", "the main supernets' search runs, in the same order"),
+                 inputs.runs("search", "the main supernets' search runs"),
                  out / "common.csv")
 
 

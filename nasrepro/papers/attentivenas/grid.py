@@ -91,8 +91,9 @@ def _main_runs(config: dict, stage: str) -> list[str]:
 
 
 def common_inputs(config: dict) -> dict[str, list[str]]:
-    """The common-candidates study's inputs: every main supernet and, in the same order, its
-    evaluation/search run (the union of the searches' candidates is the common set)."""
+    """The common-candidates study's inputs: every main supernet and every main search run
+    (the union of the searches' candidates is the common set; a supernet's sampler and seed
+    come from its own run path)."""
     return {"supernet": _main_runs(config, "train_supernet"),
             "search": _main_runs(config, "search")}
 

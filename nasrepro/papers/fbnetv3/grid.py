@@ -58,7 +58,7 @@ def retrain_path(role: str, seed: int | str) -> str:
 
 
 def replicate_search_seeds(config: dict) -> list[int]:
-    """``fbnetv3.replicate_search_seeds``: further seeds of the joint and arch-only searches."""
+    """``fbnetv3.replicate_search_seeds``: further seeds of every search (and retrain role)."""
     from nasrepro.errors import ConfigError
 
     seeds = [int(k) for k in config[PAPER].get("replicate_search_seeds") or []]
@@ -111,8 +111,11 @@ def role_retrain_seeds(config: dict, role: str) -> list[int]:
 
 def role_seeds_key(role: str) -> str:
     """Where :func:`role_retrain_seeds` of ``role`` come from, for messages."""
-    return ("fbnetv3.retrain_seeds" if role.startswith("swap/")
-            else "fbnetv3.display_retrain_seeds (else fbnetv3.retrain_seeds)")
+    key = ("fbnetv3.retrain_seeds" if role.startswith("swap/")
+           else "fbnetv3.display_retrain_seeds (else fbnetv3.retrain_seeds)")
+    if role.startswith("autotrain/") and replicate_of(role) is not None:
+        key = f"named seeds of replicate unit {replicate_of(role)} from {key}"
+    return key
 
 
 # --- the grid interface (nasrepro.stages; rules fbnetv3_<stage> in workflow/rules/stages.smk) -

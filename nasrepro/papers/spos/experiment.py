@@ -71,12 +71,13 @@ def fixed_arch(space: SearchSpace, name: str) -> dict:
 
 def width_matched(space: SearchSpace, blocks: list[int], target: int) -> dict:
     """``blocks`` with mid-channel scales adjusted so the MACs come as close to ``target`` as
-    the scale list allows without exceeding it (SPOS Table 3: "all choice" rows at similar
+    this rule allows without exceeding it (SPOS Table 3: "all choice" rows at similar
     FLOPs, 321-327M against the 330M limit; the paper does not say how it adjusted them).
 
     Rule (deterministic, fixed before any result): the widest scale used in *every* layer
     whose MACs stay within ``target`` (the narrowest scale if none does), then, layer by layer
-    from the input, each layer one scale wider while the total stays within ``target``.
+    from the input, each layer one scale wider if the total then stays within ``target`` (a
+    layer that does not fit is skipped and the pass goes on).
     ``space`` must search channels (the ``block_channel`` space).
     """
     n = len(blocks)
