@@ -249,7 +249,7 @@ def cmd_sequential_plan(args: argparse.Namespace) -> None:
     import yaml
 
     from nasrepro.config import deep_merge, load_config, load_yaml
-    from nasrepro.errors import ConfigError
+    from nasrepro.errors import ConfigError, DataError
     from nasrepro.io import atomic_path
     from nasrepro.reporting.claims import load_claims
     from nasrepro.reporting.sequential import plan_next_look
@@ -263,7 +263,12 @@ def cmd_sequential_plan(args: argparse.Namespace) -> None:
     if not Path(args.claims).is_file():
         raise ConfigError(f"claims table {args.claims} does not exist; run look 1 first "
                           f"(make reproduce-sequential)")
-    overlay, notes = plan_next_look(pd.read_csv(args.claims), load_config(None, merged),
+    try:
+        table = pd.read_csv(args.claims)
+    except (ValueError, UnicodeDecodeError) as exc:   # pandas' parser/empty-data errors
+        raise DataError(f"claims table {args.claims} is not a readable CSV ({type(exc).__name__}); "
+                        f"give the claims.csv that look 1 wrote") from None
+    overlay, notes = plan_next_look(table, load_config(None, merged),
                                     load_claims(args.claims_file))
     look2 = load_config(None, deep_merge(merged, overlay))   # look 2's config must be valid
     from nasrepro.config import check_names

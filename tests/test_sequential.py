@@ -260,3 +260,16 @@ def test_planner_resolves_seed_lists_through_the_grids(tmp_path: Path) -> None:
     # spos.display_seeds unset falls back to spos.seeds, as the SPOS grid does
     spos = load_config("tiny", {"spos": {"seeds": [5, 6], "display_seeds": None}})
     assert current_seeds(spos, "spos.display_seeds") == [5, 6]
+
+
+@pytest.mark.parametrize("content", ["id,continue\nS1,yes\n", "\x00\x01 not a csv \x7f\n\"", ""])
+def test_planner_refuses_a_malformed_claims_table_in_one_line(tmp_path: Path,
+                                                              content: str) -> None:
+    csv, out = tmp_path / "claims.csv", tmp_path / "look2.yaml"
+    csv.write_text(content)
+    proc = run_cli("sequential-plan", "--claims", str(csv), "--config",
+                   str(REPO / "config" / "tiny.yaml"), "--out", str(out))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), \
+        proc.stderr
+    assert not out.exists()

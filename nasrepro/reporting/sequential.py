@@ -310,6 +310,10 @@ def plan_next_look(claims: pd.DataFrame, config: dict, specs: list[dict]) -> tup
     if "continue" not in claims.columns:
         raise ConfigError("the claims table has no `continue` column: it is not a look-1 table; "
                           "run look 1 with claims: {sequential: {look: 1}}")
+    missing = [c for c in ("id", "n", "verdict", "conditional_power") if c not in claims.columns]
+    if missing:
+        raise ConfigError(f"the look-1 claims table lacks column(s) {', '.join(missing)}; give "
+                          "the claims.csv that look 1 wrote (results/<profile>/tables/claims.csv)")
     seq = (config.get("claims") or {}).get("sequential") or {}
     design = Design.from_config({**seq, "look": 1, "stopped": None})
     assert design is not None
