@@ -12,12 +12,14 @@ The steps are built by ``nasrepro.speed`` from the library (the DAG's step strat
 samplers, recipes); timing: CUDA events after a warm-up on a GPU, ``time.perf_counter``
 on CPU; the median step is reported.
 
-Fast paths measured (never defaults of the pipeline): ``fused`` (DARTS search cell's mixed
-ops in grouped kernels, space setting ``fused: true``), ``channels_last``, ``bf16`` autocast
-(CUDA; ``--amp`` adds it on CPU), ``compile`` (``torch.compile``, with ``--compile``: its
-first steps compile for minutes). A variant that fails (out of memory, no compiler) prints
-its error as its row. ``--budget-s`` (default 270 s) skips what would not fit, so a full
-run on one GPU ends within 5 minutes.
+Fast paths measured (never defaults of the pipeline; each row is what a profile gets with the
+key of the same name): ``fused`` (DARTS search cell's mixed ops in grouped kernels, space
+setting ``fused: true``), the recipe keys ``channels_last``, ``amp: bf16`` (CUDA; ``--amp``
+adds it on CPU) and, with ``--compile``, ``compile: network`` (DARTS search and evaluation
+nets) or ``compile: blocks`` (SPOS supernet, sandwich), each also with ``compile_mode:
+reduce-overhead`` (CUDA graphs) on CUDA; compiled rows warm up longer. A variant that fails
+(out of memory, no compiler) prints its error as its row. ``--budget-s`` (default 270 s)
+skips what would not fit, so a full run on one GPU ends within 5 minutes.
 
 Usage: python bench/gpu.py [--device cpu|cuda] [--quick] [--profile cifar10] [--steps 5]
 [--warmup 2] [--workloads darts_search,spos_supernet,sandwich,darts_eval] [--amp] [--compile]
@@ -62,8 +64,16 @@ FIELDS = ["date", "device", "device_name", "torch", "commit", "profile", "worklo
 
 
 def variants(workload: str, device: str, amp: bool, compile_: bool) -> list[Variant]:
-    """Eager fp32 first, then the fast paths that apply to ``workload`` on ``device``."""
+    """Eager fp32 first, then the fast paths that apply to ``workload`` on ``device``.
+
+    Compiled rows (``--compile``): the whole network where a step runs one static graph (the
+    DARTS softmax search step, standalone networks), its blocks where every step runs another
+    path (SPOS supernet, elastic MobileNet); on CUDA each also with ``reduce-overhead`` (CUDA
+    graphs). SNAS's compiled step specialises per sampled pattern of running ops.
+    """
     cuda = device.startswith("cuda")
+    modes = ["default", "reduce-overhead"] if cuda else ["default"]
+    tag = {"default": "", "reduce-overhead": " (reduce-overhead)"}
     out = [Variant()]
     if workload.startswith(("darts_search", "snas")):
         out.append(Variant("fused", fused=True))
@@ -71,15 +81,27 @@ def variants(workload: str, device: str, amp: bool, compile_: bool) -> list[Vari
         if cuda or amp:
             out.append(Variant("fused + bf16", fused=True, amp="bf16"))
         if compile_:
-            out.append(Variant("fused + compile", fused=True, compile=True))
+            for mode in modes:
+                out.append(Variant(f"compile{tag[mode]}", compile="network", compile_mode=mode))
+                out.append(Variant(f"fused + compile{tag[mode]}", fused=True, compile="network",
+                                   compile_mode=mode))
         return out
     out.append(Variant("channels_last", channels_last=True))
     if cuda or amp:
         out.append(Variant("bf16", amp="bf16"))
         out.append(Variant("bf16 + channels_last", amp="bf16", channels_last=True))
-    if compile_ and workload in ("darts_eval", "spos_retrain", "fbnetv3_candidate"):
-        out.append(Variant("compile", compile=True))
+    if compile_:
+        what = "blocks" if workload in ("spos_supernet", "sandwich") else "network"
+        for mode in modes:
+            out.append(Variant(f"compile {what}{tag[mode]}", compile=what, compile_mode=mode))
     return out
+
+
+def warmup_steps(variant: Variant, base: int) -> int:
+    """Untimed steps before timing: compiled networks compile in their first steps, compiled
+    blocks whenever a path takes a block choice not seen yet (20 steps of 20 uniform layers
+    see nearly every choice of a SPOS supernet)."""
+    return base + {"none": 0, "network": 3, "blocks": 20}[variant.compile]
 
 
 def measure(name: str, config: dict, variant: Variant, args: argparse.Namespace,
@@ -94,13 +116,13 @@ def measure(name: str, config: dict, variant: Variant, args: argparse.Namespace,
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
         w = build_workload(name, config, device=device, variant=variant, batch=args.batch)
-        warmup = args.warmup + (3 if variant.compile else 0)
-        times = sorted(time_steps(w.run, steps=args.steps, warmup=warmup, device=device))
+        times = sorted(time_steps(w.run, steps=args.steps,
+                                  warmup=warmup_steps(variant, args.warmup), device=device))
         step_s = times[len(times) // 2]
-        if flops is None and not variant.compile:
+        if flops is None and variant.compile == "none":
             flops = step_flops(w.run)
         sync(device)
-        rate = rates["bf16" if variant.amp else "fp32"]
+        rate = rates["fp32" if variant.amp == "none" else "bf16"]
         row.update(what=w.what, batch=w.batch, steps=args.steps, step_ms=1000 * step_s,
                    img_s=w.batch / step_s)
         if flops:

@@ -141,7 +141,7 @@ def set_deterministic(mode: bool, *, warn_only: bool = False) -> None:
     than many of the DAG's jobs compute) only to copy the flag into
     ``torch._inductor.config.deterministic``, which matters to ``torch.compile`` alone. This
     sets the same global flag and copies it to inductor only when inductor is already
-    loaded; :func:`compile_deterministic` is the path for code that compiles.
+    loaded; :func:`nasrepro.training.fast.compile_module` is the path for code that compiles.
     """
     import torch
 
@@ -149,12 +149,3 @@ def set_deterministic(mode: bool, *, warn_only: bool = False) -> None:
         torch.use_deterministic_algorithms(mode, warn_only=warn_only)
     else:
         torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
-
-
-def compile_deterministic(model: Any) -> Any:
-    """``torch.compile(model)`` with inductor's deterministic flag equal to torch's."""
-    import torch
-    import torch._inductor.config as inductor_config
-
-    inductor_config.deterministic = torch.are_deterministic_algorithms_enabled()
-    return torch.compile(model)

@@ -21,10 +21,12 @@ preset's shape (speed does not depend on pixel values):
 A step is what one iteration of :func:`nasrepro.training.train` does after batching: the
 strategy's call (its backward passes), gradient clipping, the optimizer step. Optional fast
 paths (:class:`Variant`), never defaults of the pipeline: ``fused`` (DARTS/SNAS search cell,
-:mod:`nasrepro.supernets.darts_fused`), ``channels_last``, ``amp`` (bf16/fp16 autocast),
-``compile`` (``torch.compile`` of the network). :func:`time_steps` times steps after a warm-up
-(CUDA events on a GPU, ``time.perf_counter`` on CPU); :func:`nasrepro.metrics.cost.step_flops`
-counts a step's FLOPs for the compute floor. Used by ``bench/gpu.py`` and ``nasrepro plan``.
+:mod:`nasrepro.supernets.darts_fused`) and the recipe keys the training loop applies through
+:mod:`nasrepro.training.fast` (``channels_last``, ``amp: bf16``, ``compile: network|blocks``,
+``compile_mode``), applied here by the same functions. :func:`time_steps` times steps after a
+warm-up (CUDA events on a GPU, ``time.perf_counter`` on CPU);
+:func:`nasrepro.metrics.cost.step_flops` counts a step's FLOPs for the compute floor. Used by
+``bench/gpu.py`` and ``nasrepro plan``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from nasrepro.determinism import compile_deterministic
+from nasrepro.training import fast
 
 __all__ = [
     "WORKLOADS",
@@ -60,17 +62,24 @@ class Variant:
 
     Attributes:
         name: label in tables.
-        fused: DARTS/SNAS search supernet with fused mixed ops (search workloads only).
-        channels_last: network and inputs in channels-last memory format.
-        amp: ``"bf16"`` or ``"fp16"`` autocast around the step (``None``: fp32).
-        compile: ``torch.compile`` the network (first steps compile; warm up enough).
+        fused: DARTS/SNAS search supernet with fused mixed ops (search workloads only); the
+            profile key ``darts_snas.search_settings.fused``.
+        channels_last, amp, compile, compile_mode: the recipe keys of the same names
+            (:class:`~nasrepro.training.TrainConfig`, :mod:`nasrepro.training.fast`); a
+            compiled variant's first steps compile (warm up enough).
     """
 
     name: str = "eager fp32"
     fused: bool = False
     channels_last: bool = False
-    amp: str | None = None
-    compile: bool = False
+    amp: str = "none"
+    compile: str = "none"
+    compile_mode: str = "default"
+
+    def recipe_keys(self) -> dict[str, Any]:
+        """The variant as recipe keys (what a profile sets to train this way)."""
+        return {"channels_last": self.channels_last, "amp": self.amp, "compile": self.compile,
+                "compile_mode": self.compile_mode}
 
 
 EAGER = Variant()
@@ -168,20 +177,13 @@ class _Parts:
     drop_path: float = 0.0
 
 
-def _autocast(device: str, amp: str | None) -> contextlib.AbstractContextManager:
-    if amp is None:
-        return contextlib.nullcontext()
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
-    return torch.autocast(device_type=str(device).split(":")[0], dtype=dtype)
-
-
 def assemble(name: str, parts: _Parts, device: str, variant: Variant, batch: int | None,
               seed: int) -> Workload:
     """The loop's iteration body around a strategy: step, clip, optimizer step, zero grads."""
     from nasrepro.training.config import TrainConfig
     from nasrepro.training.loop import StandardStep, StepContext, build_optimizer
 
-    tc = dict(parts.train_cfg)
+    tc = {**parts.train_cfg, **variant.recipe_keys()}
     if batch is not None:
         tc["batch_size"] = int(batch)
     cfg = TrainConfig.from_dict(tc)
@@ -189,8 +191,8 @@ def assemble(name: str, parts: _Parts, device: str, variant: Variant, batch: int
     for m in model.modules():
         if hasattr(m, "drop_path_prob"):
             m.drop_path_prob = parts.drop_path
-    if variant.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    fast.prepare(model, channels_last=cfg.channels_last, compile=cfg.compile,
+                 compile_mode=cfg.compile_mode)  # as the training loop does
     step = parts.step if parts.step is not None else StandardStep()
     params = (step.parameters_to_optimize(model) if hasattr(step, "parameters_to_optimize")
               else model.parameters())
@@ -198,28 +200,27 @@ def assemble(name: str, parts: _Parts, device: str, variant: Variant, batch: int
     opt_params = [p for g in opt.param_groups for p in g["params"]]
     if hasattr(step, "arch"):
         step.arch.to(device)
-    net = compile_deterministic(model) if variant.compile else model
     bs = cfg.batch_size
     x, y = _batch(parts.input_shape, bs, parts.classes, seed, device)
     vx, vy = _batch(parts.input_shape, 2 * bs, parts.classes, seed + 1, device)
-    if variant.channels_last:
-        x, vx = x.contiguous(memory_format=torch.channels_last), vx.contiguous(
-            memory_format=torch.channels_last)
+    x = fast.memory_format(x, cfg.channels_last)
     ctx = StepContext(criterion=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing),
                       epoch=0, step=0, total_steps=1000, steps_per_epoch=1000, optimizer=opt,
                       lr=cfg.lr, data=SimpleNamespace(val_x=vx, val_y=vy),
                       generator=torch.Generator().manual_seed(seed), cfg=cfg)
     model.train()
 
+    device_type = torch.device(device).type
+
     def run() -> None:
-        with _autocast(device, variant.amp):
-            step(net, x, y, ctx)
+        with fast.autocast(device_type, cfg.amp):
+            step(model, x, y, ctx)
         if cfg.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(opt_params, cfg.grad_clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    return Workload(name, f"{parts.what}, batch {bs}", bs, device, run, net, variant)
+    return Workload(name, f"{parts.what}, batch {bs}", bs, device, run, model, variant)
 
 
 # --------------------------------------------------------------------------- the workloads

@@ -351,6 +351,10 @@ class DartsNet(nn.Module):
         if cfg.channels_last:
             self.to(memory_format=torch.channels_last)
 
+    def compile_units(self) -> list[nn.Module]:
+        """The cells ``compile: blocks`` compiles (:mod:`nasrepro.training.fast`)."""
+        return list(self.cells)
+
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         logits_aux = None
         s0 = s1 = self.stem(x)
@@ -488,6 +492,11 @@ class DartsSupernet(nn.Module):
                 self._fused_plans.clear()
             plan = self._fused_plans[key] = make_plan(active, self.cfg.steps, device)
         return plan
+
+    def compile_units(self) -> list[nn.Module]:
+        """The search cells (``compile: blocks``: one graph per cell and set of running ops;
+        the reference path only, as the fused path does not call the cells)."""
+        return list(self.cells)
 
     def forward(self, x: Tensor, weights: Any) -> Tensor:
         w = self._weights(weights)

@@ -385,6 +385,10 @@ class MobileNet(nn.Module):
             on = not only_last_two_stages or block.plan.stage in last_two
             block.drop_connect_rate = drop_connect * i / n if on else 0.0
 
+    def compile_units(self) -> list[nn.Module]:
+        """The blocks ``compile: blocks`` compiles (:mod:`nasrepro.training.fast`)."""
+        return list(self.blocks)
+
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
             x = F.interpolate(x, size=self.resolution, mode=self.cfg.resize_mode)
@@ -579,6 +583,11 @@ class MobileNetSupernet(nn.Module):
         for i, block in enumerate(self.blocks):
             on = not only_last_two_stages or i in last_two
             block.drop_connect_rate = drop_connect * i / n if on else 0.0
+
+    def compile_units(self) -> list[nn.Module]:
+        """The elastic blocks (``compile: blocks``: one compiled graph per block and
+        :class:`BlockPlan`, i.e. per kernel, expansion and width choice it runs)."""
+        return list(self.blocks)
 
     def forward(self, x: Tensor, arch: Any) -> Tensor:
         p = arch if isinstance(arch, NetPlan) else self.plan(arch)

@@ -153,6 +153,10 @@ class SposNet(nn.Module):
         if cfg.channels_last:
             self.to(memory_format=torch.channels_last)
 
+    def compile_units(self) -> list[nn.Module]:
+        """The blocks ``compile: blocks`` compiles (:mod:`nasrepro.training.fast`)."""
+        return list(self.features)
+
     def forward(self, x: Tensor) -> Tensor:
         x = self.first_conv(x)
         x = self.features(x)
@@ -218,6 +222,11 @@ class SposSupernet(nn.Module):
                 )
             out.append((b, mid))
         return out
+
+    def compile_units(self) -> list[nn.Module]:
+        """Every choice block of every layer (``compile: blocks``: one compiled graph per block
+        and mid-channel choice, reused by every path that takes it)."""
+        return [block for choices in self.features for block in choices]
 
     def forward(self, x: Tensor, arch: Any) -> Tensor:
         x = self.first_conv(x)

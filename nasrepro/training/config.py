@@ -21,6 +21,9 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("cosine", "linear", "constant")
 SCHEDULE_UNITS = ("step", "epoch")
 DROP_PATH_SCHEDULES = ("linear", "constant")
+AMP = ("none", "bf16")  # fast paths (nasrepro.training.fast)
+COMPILE = ("none", "network", "blocks")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass
@@ -56,6 +59,13 @@ class TrainConfig:
             ``drop_path_prob`` attribute (0: off).
         drop_path_schedule: ``linear`` (ramp 0 -> ``drop_path`` over the epochs, DARTS) or
             ``constant``.
+        channels_last: network and training batches in channels-last memory format (fast
+            path, :mod:`nasrepro.training.fast`).
+        amp: ``none`` (fp32) or ``bf16`` (autocast around each training step; fast path).
+        compile: ``none``, ``network`` (``torch.compile`` of the whole network) or ``blocks``
+            (of each block the network lists in ``compile_units()``; fast path).
+        compile_mode: ``torch.compile`` mode (``default``, ``reduce-overhead`` for CUDA graphs,
+            ``max-autotune``, ``max-autotune-no-cudagraphs``).
     """
 
     epochs: int
@@ -83,6 +93,10 @@ class TrainConfig:
     mixup_alpha: float = 0.0
     drop_path: float = 0.0  # probability
     drop_path_schedule: str = "linear"
+    channels_last: bool = False
+    amp: str = "none"
+    compile: str = "none"
+    compile_mode: str = "default"
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -242,6 +256,10 @@ _SPECS: dict[str, Any] = {
     "mixup_alpha": _float_range(0.0),
     "drop_path": _float_range(0.0, 1.0, hi_open=True),
     "drop_path_schedule": lambda k, v: _choice(k, v, DROP_PATH_SCHEDULES),
+    "channels_last": _bool,
+    "amp": lambda k, v: _choice(k, v, AMP),
+    "compile": lambda k, v: _choice(k, v, COMPILE),
+    "compile_mode": lambda k, v: _choice(k, v, COMPILE_MODES),
 }
 
 

@@ -18,7 +18,9 @@ Per iteration the loop sets the lr (:func:`lr_at`), augments, applies mixup (tar
 probabilities), calls the step, stops on a non-finite loss, clips gradients, steps the optimizer
 and updates the EMA. Per epoch it evaluates (EMA weights when enabled), appends a log row,
 and atomically writes ``checkpoint.pt`` and ``log.csv``; a killed run resumes from there and
-ends bit-identical to an uninterrupted one.
+ends bit-identical to an uninterrupted one. A recipe may opt into fast paths (channels-last,
+bf16 autocast around the step, ``torch.compile`` of the network or its blocks;
+:mod:`nasrepro.training.fast`), all off by default.
 """
 
 from __future__ import annotations
@@ -365,7 +367,7 @@ def train(
         TrainingError: a NaN/inf loss (nothing is written for that epoch), or a checkpoint in
             ``run_dir`` written with another config.
     """
-    from nasrepro.training import distributed
+    from nasrepro.training import distributed, fast
 
     step = step if step is not None else StandardStep()
     run_dir = Path(run_dir) if run_dir is not None else None
@@ -394,6 +396,8 @@ def train(
                             "every epoch")
     end_epoch = cfg.epochs if stop_epoch is None else min(cfg.epochs, int(stop_epoch))
 
+    fast.prepare(model, channels_last=cfg.channels_last, compile=cfg.compile,
+                 compile_mode=cfg.compile_mode)  # opt-in fast paths; no-op by default
     if hasattr(step, "parameters_to_optimize"):
         params = list(step.parameters_to_optimize(model))
     else:
@@ -474,7 +478,9 @@ def train(
                 if not streamed:  # a streamed split decodes only this rank's share
                     xb, yb = distributed.shard(xb, yb, ranks)
                 ctx.step, ctx.lr, ctx.mixup = global_step, lr, mix
-                metrics = step(model, xb, yb, ctx)
+                xb = fast.memory_format(xb, cfg.channels_last)
+                with fast.autocast(xb.device.type, cfg.amp):
+                    metrics = step(model, xb, yb, ctx)
                 if "loss" not in metrics:
                     raise TrainingError(
                         f"step strategy {type(step).__name__} returned no 'loss' metric; "
