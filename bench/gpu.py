@@ -23,7 +23,7 @@ skips what would not fit, so a full run on one GPU ends within 5 minutes.
 
 Usage: python bench/gpu.py [--device cpu|cuda] [--quick] [--profile cifar10] [--steps 5]
 [--warmup 2] [--workloads darts_search,spos_supernet,sandwich,darts_eval] [--amp] [--compile]
-[--threads 2] [--csv results/bench/gpu_<device>.csv]
+[--compiled-only] [--threads 2] [--csv results/bench/gpu_<device>.csv]
 
 ``--quick``: the ``tiny`` profile's networks and batches, 2 steps after 1 warm-up (well
 under a minute on a 2-core CPU). On a GPU node without the package installed:
@@ -63,7 +63,8 @@ FIELDS = ["date", "device", "device_name", "torch", "commit", "profile", "worklo
           "floor_frac", "peak_mb", "error", "issue"]
 
 
-def variants(workload: str, device: str, amp: bool, compile_: bool) -> list[Variant]:
+def variants(workload: str, device: str, amp: bool, compile_: bool,
+             compiled_only: bool = False) -> list[Variant]:
     """Eager fp32 first, then the fast paths that apply to ``workload`` on ``device``.
 
     Compiled rows (``--compile``): the whole network where a step runs one static graph (the
@@ -71,6 +72,9 @@ def variants(workload: str, device: str, amp: bool, compile_: bool) -> list[Vari
     path (SPOS supernet, elastic MobileNet); on CUDA each also with ``reduce-overhead`` (CUDA
     graphs). SNAS's compiled step specialises per sampled pattern of running ops.
     """
+    if compiled_only:  # eager fp32 (the speedups' base) and the compiled rows
+        return [v for v in variants(workload, device, amp, True)
+                if v.compile != "none" or v.name == "eager fp32"]
     cuda = device.startswith("cuda")
     modes = ["default", "reduce-overhead"] if cuda else ["default"]
     tag = {"default": "", "reduce-overhead": " (reduce-overhead)"}
@@ -155,6 +159,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help="override every batch size")
     ap.add_argument("--amp", action="store_true", help="bf16 autocast rows on CPU too")
     ap.add_argument("--compile", action="store_true", help="torch.compile rows (slow warm-up)")
+    ap.add_argument("--compiled-only", action="store_true",
+                    help="only eager fp32 and the torch.compile rows")
     ap.add_argument("--cudnn-benchmark", action="store_true",
                     help="torch.backends.cudnn.benchmark (off: many shapes; see shared/gpu)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -179,16 +185,21 @@ def main() -> None:
           f"{torch.get_num_threads()} threads), profile {profile}, median of {args.steps} "
           f"steps after {args.warmup} warm-up; matmul {rates['fp32'] / 1e12:.2f} TFLOP/s fp32"
           + (f", {rates['bf16'] / 1e12:.2f} bf16" if rates["bf16"] != rates["fp32"] else ""))
-    head = (f"{'workload':14s} {'variant':24s} {'batch':>5s} {'step_ms':>9s} {'img/s':>9s} "
+    head = (f"{'workload':14s} {'variant':34s} {'batch':>5s} {'step_ms':>9s} {'img/s':>9s} "
             f"{'speedup':>7s} {'GFLOP':>8s} {'floor_ms':>9s} {'floor%':>6s}")
     print(head)
     base = {"date": dt.date.today().isoformat(), "device": args.device,
             "device_name": device_name, "torch": torch.__version__, "commit": git_commit(),
             "profile": profile}
-    rows = []
+    out = Path(args.csv or f"results/bench/gpu_{args.device.replace(':', '')}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fh = out.open("w", newline="")  # a row is written as soon as it is measured: a run cut
+    writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")  # short keeps them
+    writer.writeheader()
     for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
         eager_ms = flops = None
-        for variant in variants(name, args.device, args.amp, args.compile):
+        for variant in variants(name, args.device, args.amp, args.compile or args.compiled_only,
+                                args.compiled_only):
             if time.perf_counter() - start > args.budget_s:
                 row = {"workload": name, "variant": variant.name,
                        "error": f"skipped: over the {args.budget_s:.0f} s budget"}
@@ -200,19 +211,15 @@ def main() -> None:
             if eager_ms and row.get("step_ms"):
                 row["speedup"] = eager_ms / row["step_ms"]
             row = {**base, **row, "issue": ISSUE.get(name, "") if profile == "cifar10" else ""}
-            rows.append(row)
-            line = (f"{name:14s} {variant.name:24s} {_fmt(row.get('batch'), '5d')} "
+            writer.writerow(row)
+            fh.flush()
+            line = (f"{name:14s} {variant.name:34s} {_fmt(row.get('batch'), '5d')} "
                     f"{_fmt(row.get('step_ms'), '9.1f')} {_fmt(row.get('img_s'), '9.1f')} "
                     f"{_fmt(row.get('speedup'), '7.2f')} {_fmt(row.get('gflop_step'), '8.2f')} "
                     f"{_fmt(row.get('floor_ms'), '9.2f')} "
                     f"{_fmt(100 * row['floor_frac'] if row.get('floor_frac') else None, '6.1f')}")
             print(line + (f"  {row['error']}" if row.get("error") else ""), flush=True)
-    out = Path(args.csv or f"results/bench/gpu_{args.device.replace(':', '')}.csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    fh.close()
     print(f"# {time.perf_counter() - start:.0f} s; rows written to {out}")
     if profile == "cifar10":
         print("# issue 15 (H200, 2026-11-30): " + "; ".join(f"{k}: {v}" for k, v in

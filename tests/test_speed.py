@@ -64,3 +64,36 @@ def test_bench_gpu_quick_prints_table_and_csv(tmp_path: Path) -> None:
     assert {r["workload"] for r in rows} == {"darts_eval", "spos_supernet"}
     assert all(r["step_ms"] and not r["error"] for r in rows)
     assert {r["variant"] for r in rows} >= {"eager fp32", "channels_last"}
+
+
+def _bench_gpu_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_gpu", REPO / "bench" / "gpu.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compiled_rows_are_the_recipe_keys_each_workload_needs() -> None:
+    """--compile: whole networks for static graphs, blocks for single-path / elastic supernets,
+    CUDA graphs (reduce-overhead) only on CUDA; --compiled-only keeps eager as the base."""
+    bench = _bench_gpu_module()
+    spos = bench.variants("spos_supernet", "cuda", amp=False, compile_=True)
+    assert {(v.compile, v.compile_mode) for v in spos if v.compile != "none"} == {
+        ("blocks", "default"), ("blocks", "reduce-overhead")}
+    dart = bench.variants("darts_eval", "cpu", amp=False, compile_=True)
+    assert {(v.compile, v.compile_mode) for v in dart if v.compile != "none"} == {
+        ("network", "default")}
+    only = bench.variants("darts_search", "cuda", False, True, compiled_only=True)
+    assert only[0] == Variant() and all(v.compile == "network" for v in only[1:])
+    assert len(only) == 5  # compile and fused + compile, each in two modes
+    assert all(v.compile == "none" for v in bench.variants("sandwich", "cuda", True, False))
+    assert bench.warmup_steps(spos[-1], 2) == 22
+
+
+def test_gpu_session_script_parses_and_explains_its_use() -> None:
+    script = REPO / "bench" / "gpu_session.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "prepare | run OUTDIR" in proc.stderr
