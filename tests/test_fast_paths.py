@@ -213,3 +213,18 @@ def test_a_compiled_network_copies_as_an_eager_one() -> None:
     assert twin._compiled_call_impl is None
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),
                                                  twin.state_dict().values(), strict=True))
+
+
+def test_every_recipe_takes_the_keys_from_the_config() -> None:
+    """A profile sets them per recipe; FBNetV3's searched recipes take them from base_train;
+    a value outside the schema is a one-line config error."""
+    from nasrepro.config import workflow_config
+    from nasrepro.papers.fbnetv3.experiment import default_recipe, recipe_space
+
+    config = workflow_config({}, ["profile=tiny", "spos={supernet_train: {compile: blocks}}",
+                                  "fbnetv3={base_train: {amp: bf16, channels_last: true}}"])
+    assert TrainConfig.from_dict(config["spos"]["supernet_train"]).compile == "blocks"
+    fb = TrainConfig.from_dict(recipe_space(config).train_config(default_recipe(config)))
+    assert (fb.amp, fb.channels_last, fb.compile) == ("bf16", True, "none")
+    with pytest.raises(ConfigError, match="compile"):
+        workflow_config({}, ["profile=tiny", "darts_snas={retrain: {compile: graph}}"])
