@@ -56,6 +56,17 @@ def recipe(epochs: int = 2, **fast_keys: object) -> TrainConfig:
                                       label_smoothing=0.1, **fast_keys))
 
 
+def standalone(arch_seed: int, device: str) -> tuple[object, SimpleNamespace]:
+    """A builder of one spos/tiny standalone network (same weights every call) and its data."""
+    space = get_space("spos/tiny")
+    arch = space.sample(random.Random(arch_seed))
+
+    def build() -> nn.Module:
+        return space.build(arch, torch.Generator().manual_seed(0)).to(device)
+
+    return build, images(space.input_shape, device=device)
+
+
 def train_twice(build: object, data: SimpleNamespace, step_of: object | None = None,
                 epochs: int = 2, **fast_keys: object) -> tuple[list, list, nn.Module, nn.Module]:
     """Eager and fast runs of the loop from the same network and seed."""
@@ -124,14 +135,8 @@ def test_blocks_of_a_network_without_blocks_is_a_config_error() -> None:
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_channels_last_trains_like_contiguous(device: str) -> None:
-    space = get_space("spos/tiny")
-    arch = space.sample(random.Random(1))
-
-    def build() -> nn.Module:
-        return space.build(arch, torch.Generator().manual_seed(0)).to(device)
-
-    eager_rows, fast_rows, eager_net, fast_net = train_twice(
-        build, images(space.input_shape, device=device), channels_last=True)
+    eager_rows, fast_rows, eager_net, fast_net = train_twice(*standalone(1, device),
+                                                             channels_last=True)
     conv = next(m for m in fast_net.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert_same_training(eager_rows, fast_rows, eager_net, fast_net, rtol=1e-4, atol=1e-5)
@@ -170,14 +175,17 @@ def test_bf16_autocast_runs_the_step_in_bf16_on_fp32_weights(device: str) -> Non
 @pytest.mark.usefixtures("eager_random")
 @pytest.mark.parametrize("device", DEVICES)
 def test_compiled_network_trains_like_eager(device: str) -> None:
-    space = get_space("spos/tiny")
-    arch = space.sample(random.Random(2))
+    """A small CNN with BN and dropout (the SPOS blocks are compiled in the next test; a
+    whole SPOS network would only add compile time)."""
 
     def build() -> nn.Module:
-        return space.build(arch, torch.Generator().manual_seed(0)).to(device)
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Dropout(0.2),
+                             nn.Linear(32, 10)).to(device)
 
     eager_rows, fast_rows, eager_net, fast_net = train_twice(
-        build, images(space.input_shape, device=device), compile="network")
+        build, images((1, 8, 8), device=device), compile="network")
     assert fast_net._compiled_call_impl is not None  # compiled in place, called by the loop
     assert_same_training(eager_rows, fast_rows, eager_net, fast_net, rtol=1e-4, atol=1e-5)
 
