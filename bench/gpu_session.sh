@@ -11,11 +11,11 @@
 # under its own timeout, so a slow part costs only itself:
 #   1. the CUDA cases of the equal-maths tests (fused DARTS cell, fast paths of the loop);
 #   2. bench/gpu.py, eager fp32 and every fast path but compilation (CSV rows as they come);
-#   3. bench/gpu.py --compile for the networks with one static graph, then the compiled blocks;
-#   4. nasrepro plan cifar10 from the measured step times.
+#   3. nasrepro plan cifar10 from the measured step times;
+#   4. bench/gpu.py --compiled-only for the networks with one static graph, then the blocks.
 # Everything lands in OUTDIR (logs, CSVs, env.txt). Without CUDA, `run` does the same on the
 # tiny networks on CPU: the script's own test (about 6 minutes on 2 cores).
-# Budget: about 7 minutes on one H200 (set GPU_SESSION_SCALE=0.5 to halve every timeout).
+# Budget: the step limits add up to 440 s (plus the install), under 8 minutes on one H200 (set GPU_SESSION_SCALE=0.5 to halve every timeout).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -97,6 +97,7 @@ run() {
   if ! python3 -c "import snakemake" 2>/dev/null && [ -d "$KIT/whl" ]; then
     python3 -m pip install -q --no-index --no-deps --target "$KIT/site" "$KIT"/whl/*.whl \
       > "$OUT/install.log" 2>&1
+    echo "install: rc=$?" | tee -a "$OUT/steps.txt"
     export PYTHONPATH=$KIT/site:$ROOT
   fi
   if ! command -v nasrepro > /dev/null; then
@@ -112,19 +113,19 @@ run() {
   { date -u; git rev-parse HEAD; nvidia-smi 2>/dev/null | head -15; python3 -c \
     "import torch, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda)"
   } > "$OUT/env.txt" 2>&1
-  step tests 150 python3 -m pytest -q -p no:cacheprovider tests/test_darts_fused.py \
+  step tests 120 python3 -m pytest -q -p no:cacheprovider tests/test_darts_fused.py \
     tests/test_fast_paths.py -k "$cases"
-  step bench 200 python3 bench/gpu.py --device "$dev" $quick --budget-s 170 \
+  step bench 180 python3 bench/gpu.py --device "$dev" $quick --budget-s 150 \
     --csv "$OUT/gpu_$dev.csv"
-  step bench_compile 150 python3 bench/gpu.py --device "$dev" $quick --compiled-only --budget-s 120 \
-    --workloads darts_eval,darts_search --csv "$OUT/gpu_${dev}_compile.csv"
-  step bench_blocks 120 python3 bench/gpu.py --device "$dev" $quick --compiled-only --budget-s 90 \
-    --workloads spos_supernet,sandwich --csv "$OUT/gpu_${dev}_blocks.csv"
-  if [ "$dev" = cuda ]; then
+  if [ "$dev" = cuda ]; then  # the plan right after the eager rows: cheap, and the point
     step plan 60 nasrepro plan cifar10 --step-times "$OUT/gpu_$dev.csv"
   else
-    step plan 120 nasrepro plan tiny --step-times "$OUT/gpu_$dev.csv"
+    step plan 60 nasrepro plan tiny --step-times "$OUT/gpu_$dev.csv"
   fi
+  step bench_compile 100 python3 bench/gpu.py --device "$dev" $quick --compiled-only \
+    --budget-s 80 --workloads darts_eval,darts_search --csv "$OUT/gpu_${dev}_compile.csv"
+  step bench_blocks 80 python3 bench/gpu.py --device "$dev" $quick --compiled-only \
+    --budget-s 60 --workloads spos_supernet,sandwich --csv "$OUT/gpu_${dev}_blocks.csv"
   echo "done: $OUT"
 }
 
