@@ -248,3 +248,66 @@ def test_every_recipe_takes_the_keys_from_the_config() -> None:
     assert (fb.amp, fb.channels_last, fb.compile) == ("bf16", True, "none")
     with pytest.raises(ConfigError, match="compile"):
         workflow_config({}, ["profile=tiny", "darts_snas={retrain: {compile: graph}}"])
+
+
+@pytest.mark.parametrize("mode", ["network", "blocks"])
+def test_a_drop_path_ramp_does_not_recompile_a_compiled_darts_net(
+        mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DARTS retraining ramps the drop-path probability every epoch: compiled, the network
+    hands it to the cells as a tensor, so a new value reuses the graphs; the float it used to
+    pass recompiles (dynamo's guards, checked with its eager backend: no inductor time)."""
+    import torch._dynamo
+
+    monkeypatch.setattr(fast, "compile_module",
+                        lambda module, mode="default": module.compile(backend="eager",
+                                                                      dynamic=False))
+    space = get_space("darts/tiny")
+    arch = space.sample(random.Random(0))
+    x = torch.randn(4, *space.input_shape, generator=torch.Generator().manual_seed(1))
+
+    def epoch(net: nn.Module, p: float) -> None:
+        net.drop_path_prob = p
+        out = net(x)
+        (out[0] if isinstance(out, tuple) else out).sum().backward()
+
+    recompiled = []
+    for as_tensor in (True, False):
+        torch._dynamo.reset()
+        net = space.build(arch, torch.Generator().manual_seed(0)).train()
+        fast.prepare(net, compile=mode)
+        assert net.drop_path_as_tensor  # prepare switches it on
+        net.drop_path_as_tensor = as_tensor
+        epoch(net, 0.1)
+        try:
+            with torch._dynamo.config.patch(error_on_recompile=True):
+                epoch(net, 0.2)
+            recompiled.append(False)
+        except torch._dynamo.exc.RecompileError:
+            recompiled.append(True)
+    assert recompiled == [False, True]
+    torch._dynamo.reset()
+
+
+def test_tensor_drop_path_drops_whole_samples_and_rescales() -> None:
+    """The tensor probability a compiled net passes: probability 0 returns the input; a
+    positive one zeroes whole samples and scales the rest by 1 / keep, at the right rate."""
+    from nasrepro.supernets.darts_ops import drop_path
+
+    x = torch.rand(4000, 2, 2, 2) + 1.0
+    assert torch.equal(drop_path(x, torch.tensor(0.0)), x)
+    torch.manual_seed(0)
+    y = drop_path(x, torch.tensor(0.25))
+    kept = (y != 0).flatten(1)
+    assert bool((kept.all(1) | ~kept.any(1)).all())  # a sample is dropped whole or kept whole
+    rate = kept.all(1).float().mean().item()
+    assert abs(rate - 0.75) < 0.03  # 4000 samples: sd of the rate about 0.007
+    assert torch.allclose(y[kept.all(1)], x[kept.all(1)] / 0.75)
+
+
+def test_a_compiled_darts_net_keeps_its_checkpoint_keys() -> None:
+    """The drop-path buffer is not persistent: a checkpoint loads in either mode."""
+    space = get_space("darts/tiny")
+    net = space.build(space.sample(random.Random(0)))
+    net.drop_path_prob = 0.3
+    assert net._drop_prob.item() == pytest.approx(0.3) and net.drop_path_prob == 0.3
+    assert "_drop_prob" not in net.state_dict()

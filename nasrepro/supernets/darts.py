@@ -51,6 +51,7 @@ from nasrepro.supernets.darts_ops import (
     ReLUConvBN,
     drop_path,
     make_op,
+    uses_drop_path,
 )
 from nasrepro.supernets.init import default_init_
 
@@ -269,11 +270,11 @@ class Cell(nn.Module):
             self._ops.append(make_op(op, spec.c, stride, affine=True, pool_bn=pool_bn))
             self._sources.append(src)
 
-    def forward(self, s0: Tensor, s1: Tensor, drop_prob: float) -> Tensor:
+    def forward(self, s0: Tensor, s1: Tensor, drop_prob: float | Tensor) -> Tensor:
         s0 = self.preprocess0(s0)
         s1 = self.preprocess1(s1)
         states = [s0, s1]
-        use_drop = self.training and drop_prob > 0.0
+        use_drop = uses_drop_path(self.training, drop_prob)
         for node_edges in self._by_node:
             acc: Tensor | None = None
             for e in node_edges:
@@ -323,6 +324,9 @@ class DartsNet(nn.Module):
     ``forward(x)`` returns the logits, or ``(logits, logits_aux)`` in training mode when the
     auxiliary head is on. ``drop_path_prob`` (default 0) is the drop-path probability of the
     current epoch; the training loop sets it (DARTS: ramped linearly to the preset value).
+    ``drop_path_as_tensor`` (set by ``compile``, :mod:`nasrepro.training.fast`) hands the cells
+    that probability as a 0-d tensor buffer instead of a float, so that a compiled graph does
+    not specialise on it and recompile every epoch of the ramp.
 
     Args:
         cfg: the preset.
@@ -335,7 +339,9 @@ class DartsNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.arch = arch
+        self.register_buffer("_drop_prob", torch.zeros(()), persistent=False)
         self.drop_path_prob = 0.0
+        self.drop_path_as_tensor = False
         self._auxiliary = cfg.auxiliary
         self.stem = _stem(cfg)
         self.cells = nn.ModuleList()
@@ -351,15 +357,27 @@ class DartsNet(nn.Module):
         if cfg.channels_last:
             self.to(memory_format=torch.channels_last)
 
+    @property
+    def drop_path_prob(self) -> float:
+        """Drop-path probability of the current epoch."""
+        return float(self.__dict__.get("_drop_path_prob_value", 0.0))
+
+    @drop_path_prob.setter
+    def drop_path_prob(self, p: float) -> None:
+        self.__dict__["_drop_path_prob_value"] = float(p)
+        self._drop_prob.fill_(float(p))
+
     def compile_units(self) -> list[nn.Module]:
         """The cells ``compile: blocks`` compiles (:mod:`nasrepro.training.fast`)."""
         return list(self.cells)
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         logits_aux = None
+        drop_prob: float | Tensor = (self._drop_prob if self.drop_path_as_tensor
+                                     else self.drop_path_prob)
         s0 = s1 = self.stem(x)
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            s0, s1 = s1, cell(s0, s1, drop_prob)
             if i == self.cfg.aux_index and self._auxiliary and self.training:
                 logits_aux = self.auxiliary_head(s1)
         logits = self.classifier(self.global_pooling(s1).flatten(1))

@@ -34,6 +34,7 @@ __all__ = [
     "SepConv",
     "Zero",
     "drop_path",
+    "uses_drop_path",
     "make_op",
 ]
 
@@ -195,14 +196,30 @@ def make_op(name: str, channels: int, stride: int, affine: bool = True,
     return OPS[name](channels, stride, affine, pool_bn)
 
 
-def drop_path(x: Tensor, drop_prob: float) -> Tensor:
+def drop_path(x: Tensor, drop_prob: float | Tensor) -> Tensor:
     """Drop whole samples of a branch with probability ``drop_prob`` and rescale the rest.
 
     The official ``utils.drop_path`` (a per-sample Bernoulli mask, ``x / keep * mask``) without
     its in-place update. Draws from torch's global RNG, which the training loop seeds.
+
+    ``drop_prob`` may be a 0-d tensor (what a compiled network passes, so that a ramp that
+    changes it every epoch does not recompile the graph): the mask is then always drawn, also
+    at probability 0 (where it is all ones and ``x`` comes back unchanged), from a tensor
+    probability, so its draws differ from the float path's, with the same distribution.
     """
-    if drop_prob <= 0.0:
-        return x
-    keep = 1.0 - drop_prob
-    mask = torch.empty((x.shape[0], 1, 1, 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+    if not isinstance(drop_prob, Tensor):
+        if drop_prob <= 0.0:
+            return x
+        keep: float | Tensor = 1.0 - drop_prob
+        mask = torch.empty((x.shape[0], 1, 1, 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x / keep * mask
+    keep = (1.0 - drop_prob).to(x.dtype)
+    mask = torch.empty((x.shape[0], 1, 1, 1), dtype=x.dtype,
+                       device=x.device).bernoulli_(keep.expand(x.shape[0], 1, 1, 1))
     return x / keep * mask
+
+
+def uses_drop_path(training: bool, drop_prob: float | Tensor) -> bool:
+    """Whether a cell applies :func:`drop_path`: in training, with a tensor probability (a
+    compiled network: decided inside the graph) or a positive float one."""
+    return training and (isinstance(drop_prob, Tensor) or drop_prob > 0.0)

@@ -17,6 +17,13 @@ existing result changes:
   every choice of every block;
 * ``compile_mode``: ``torch.compile``'s mode; ``reduce-overhead`` adds CUDA graphs (on CUDA).
 
+A compiled graph specialises on the Python floats it reads, so a drop-path ramp (DARTS
+retraining: a new probability every epoch) would recompile every epoch and, past dynamo's limit,
+fall back to eager. Networks with a ramped drop path (``DartsNet``) therefore have a
+``drop_path_as_tensor`` switch that :func:`prepare` turns on with any ``compile``: the
+probability reaches the graph as a 0-d tensor buffer. Its mask is drawn every step, from a
+tensor probability: the same distribution as the eager float path, other draws.
+
 Whether a fast path pays is measured by ``bench/gpu.py``, never assumed: issue 15 saw bf16 +
 channels-last make the SPOS supernet 9x slower on an H200. Equal maths is tested in
 ``tests/test_fast_paths.py`` (the same log rows and final weights as the eager fp32 loop to float
@@ -87,6 +94,10 @@ def prepare(model: nn.Module, *, channels_last: bool = False, compile: str = "no
                           f"{', '.join(COMPILE_MODES)}")
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    if compile != "none":
+        for m in model.modules():
+            if hasattr(m, "drop_path_as_tensor"):
+                m.drop_path_as_tensor = True
     if compile == "network":
         compile_module(model, compile_mode)
     elif compile == "blocks":
