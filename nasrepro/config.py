@@ -366,12 +366,25 @@ def config_section(config: dict, scope: str) -> dict:
     if scope == "data":
         return {"data": config["data"]}
     if scope == "all":
-        return {k: v for k, v in config.items()
-                if k == "papers" or k not in RESULT_NEUTRAL_KEYS}
+        return _without_default_fast_paths(
+            {k: v for k, v in config.items() if k == "papers" or k not in RESULT_NEUTRAL_KEYS})
     if scope in PAPERS:
-        return {k: config[k] for k in (*COMMON_KEYS, scope) if k in config}
+        return _without_default_fast_paths(
+            {k: config[k] for k in (*COMMON_KEYS, scope) if k in config})
     raise ConfigError(f"unknown config scope '{scope}'; known: data, {', '.join(PAPERS)}, all, "
                       f"file")
+
+
+def _without_default_fast_paths(section: Any) -> Any:
+    """``section`` with the fast-path keys left out of every training recipe (a mapping with a
+    ``batch_size``) where they are at their default: ``compile: none`` written out hashes as
+    the key left out, as in a config of before the keys existed."""
+    from nasrepro.training.config import without_default_fast_paths
+
+    if not isinstance(section, dict):
+        return section
+    out = {k: _without_default_fast_paths(v) for k, v in section.items()}
+    return without_default_fast_paths(out) if "batch_size" in out else out
 
 
 def config_hash(config: dict, scope: str) -> str:

@@ -23,7 +23,7 @@ from nasrepro.samplers import SinglePathStep
 from nasrepro.samplers.uniform import UniformSampler
 from nasrepro.spaces import get_space
 from nasrepro.training import TrainConfig, fast, train
-from nasrepro.training.config import AMP, COMPILE, COMPILE_MODES
+from nasrepro.training.config import AMP, COMPILE, COMPILE_MODES, FAST_PATH_DEFAULTS
 from tests.conftest import REPO
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -105,12 +105,42 @@ def test_recipe_keys_default_off_and_reject_unknown_values() -> None:
 
 
 def test_schema_offers_the_same_values_as_the_recipe() -> None:
+    """Same values; no schema default (absent = the recipe's default, off), so a resolved
+    config of before the keys existed is unchanged."""
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     keys = schema["$defs"]["train"]["properties"]
-    assert keys["amp"]["enum"] == list(AMP) and keys["amp"]["default"] == "none"
-    assert keys["compile"]["enum"] == list(COMPILE) and keys["compile"]["default"] == "none"
+    assert keys["amp"]["enum"] == list(AMP)
+    assert keys["compile"]["enum"] == list(COMPILE)
     assert keys["compile_mode"]["enum"] == list(COMPILE_MODES)
-    assert keys["channels_last"]["default"] is False
+    assert keys["channels_last"]["type"] == "boolean"
+    assert not any("default" in keys[k] for k in FAST_PATH_DEFAULTS)
+    assert FAST_PATH_DEFAULTS == {k: getattr(recipe(), k) for k in FAST_PATH_DEFAULTS}
+
+
+@pytest.mark.parametrize("profile", ["tiny", "default", "cifar10", "imagenet"])
+def test_fast_paths_off_leave_every_config_hash_as_before(profile: str) -> None:
+    """Off, written out or not, no section hash changes (existing results do not rerun);
+    turned on, the hash of the paper that trains with it changes and no other."""
+    from nasrepro.config import PAPERS, config_hash, load_config
+
+    scopes = ["data", *PAPERS, "all"]
+    base = load_config(profile)
+    assert "compile" not in base["spos"]["supernet_train"]  # no schema default fills it in
+    hashes = {s: config_hash(base, s) for s in scopes}
+    spelled = load_config(profile, {"spos": {"supernet_train": dict(FAST_PATH_DEFAULTS)},
+                                    "fbnetv3": {"base_train": {"compile": "none"}}})
+    assert {s: config_hash(spelled, s) for s in scopes} == hashes
+    on = load_config(profile, {"spos": {"supernet_train": {"compile": "blocks"}}})
+    changed = [s for s in scopes if config_hash(on, s) != hashes[s]]
+    assert changed == ["spos", "all"]
+
+
+def test_a_checkpoint_records_fast_paths_only_when_on() -> None:
+    """A checkpoint's identity leaves out fast paths that are off (a checkpoint of before they
+    existed resumes), and records one that is on (resuming with it off is refused)."""
+    assert not set(FAST_PATH_DEFAULTS) & set(recipe().identity_dict())
+    assert recipe(compile="blocks").identity_dict()["compile"] == "blocks"
+    assert recipe(compile="blocks").identity_dict() != recipe().identity_dict()
 
 
 @pytest.mark.parametrize("preset", ["spos/tiny", "darts/tiny", "mobilenet/tiny", "fbnetv3/tiny"])

@@ -22,6 +22,11 @@ SCHEDULES = ("cosine", "linear", "constant")
 SCHEDULE_UNITS = ("step", "epoch")
 DROP_PATH_SCHEDULES = ("linear", "constant")
 AMP = ("none", "bf16")  # fast paths (nasrepro.training.fast)
+#: the fast-path keys and their defaults (off): left out of a recipe's identity (config hash,
+#: checkpoint) while at the default, so results and checkpoints of before the keys existed
+#: stay valid
+FAST_PATH_DEFAULTS: dict[str, Any] = {"channels_last": False, "amp": "none", "compile": "none",
+                                      "compile_mode": "default"}
 COMPILE = ("none", "network", "blocks")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
@@ -144,6 +149,17 @@ class TrainConfig:
         out = dataclasses.asdict(self)
         out["betas"] = list(self.betas)
         return out
+
+    def identity_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the fast-path keys that are at their defaults (what a
+        checkpoint records: turning no fast path on keeps older checkpoints resumable)."""
+        return without_default_fast_paths(self.to_dict())
+
+
+def without_default_fast_paths(recipe: dict[str, Any]) -> dict[str, Any]:
+    """``recipe`` without the keys of :data:`FAST_PATH_DEFAULTS` that hold their default."""
+    return {k: v for k, v in recipe.items()
+            if not (k in FAST_PATH_DEFAULTS and v == FAST_PATH_DEFAULTS[k])}
 
 
 def _num(key: str, value: Any, kind: type) -> Any:

@@ -297,8 +297,8 @@ def _set_drop_path(model: nn.Module, p: float) -> None:
 
 
 def _identity(cfg: TrainConfig, seed: int, data: Any, extra: dict | None) -> dict[str, Any]:
-    return {"train": cfg.to_dict(), "seed": seed, "data_checksum": getattr(data, "checksum", None),
-            "extra": extra or {}}
+    return {"train": cfg.identity_dict(), "seed": seed,
+            "data_checksum": getattr(data, "checksum", None), "extra": extra or {}}
 
 
 def _diff_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
