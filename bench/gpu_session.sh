@@ -15,7 +15,10 @@
 #   4. bench/gpu.py --compiled-only for the networks with one static graph, then the blocks.
 # Everything lands in OUTDIR (logs, CSVs, env.txt). Without CUDA, `run` does the same on the
 # tiny networks on CPU: the script's own test (about 6 minutes on 2 cores).
-# Budget: the step limits add up to 440 s (plus the install), under 8 minutes on one H200 (set GPU_SESSION_SCALE=0.5 to halve every timeout).
+# Without Snakemake and without prepared wheels (or when they do not install), `run` stops at
+# once with exit 2, before any step: no device time spent on a run that cannot finish.
+# Budget: the step limits add up to 440 s (plus the install), under 8 minutes on one H200
+# (set GPU_SESSION_SCALE=0.5 to halve every timeout).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -94,11 +97,23 @@ run() {
   mkdir -p "$OUT"
   : > "$OUT/steps.txt"
   export PYTHONPATH=$ROOT
-  if ! python3 -c "import snakemake" 2>/dev/null && [ -d "$KIT/whl" ]; then
+  if ! python3 -c "import snakemake" 2>/dev/null; then
+    if ! ls "$KIT"/whl/*.whl > /dev/null 2>&1; then  # nothing to install: stop before any step
+      echo "error: no Snakemake here and no wheels in $KIT/whl; run 'bash bench/gpu_session.sh" \
+        "prepare' where PyPI is reachable and carry .gpu (device tool: carry [\".gpu\"])" \
+        | tee -a "$OUT/steps.txt" >&2
+      exit 2
+    fi
     python3 -m pip install -q --no-index --no-deps --target "$KIT/site" "$KIT"/whl/*.whl \
       > "$OUT/install.log" 2>&1
     echo "install: rc=$?" | tee -a "$OUT/steps.txt"
     export PYTHONPATH=$KIT/site:$ROOT
+    if ! python3 -c "import snakemake" > /dev/null 2>> "$OUT/install.log"; then
+      echo "error: the wheels of $KIT/whl do not give an importable Snakemake (see" \
+        "$OUT/install.log); run 'bash bench/gpu_session.sh prepare' again" \
+        | tee -a "$OUT/steps.txt" >&2
+      exit 2
+    fi
   fi
   if ! command -v nasrepro > /dev/null; then
     mkdir -p "$KIT/bin"

@@ -5,6 +5,7 @@ is asserted."""
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,17 @@ def test_gpu_session_script_parses_and_explains_its_use() -> None:
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     proc = subprocess.run(["bash", str(script)], capture_output=True, text=True)
     assert proc.returncode == 2 and "prepare | run OUTDIR" in proc.stderr
+
+
+def test_gpu_session_stops_at_once_without_snakemake_or_wheels(tmp_path: Path) -> None:
+    """On a node without Snakemake and without prepared wheels, `run` spends no device time:
+    exit 2 with the fix (prepare and carry .gpu) before any step runs."""
+    (tmp_path / "bench").mkdir()
+    shutil.copy(REPO / "bench" / "gpu_session.sh", tmp_path / "bench")
+    (tmp_path / "snakemake.py").write_text("raise ImportError('not on this node')\n")
+    out = tmp_path / "out"
+    proc = subprocess.run(["bash", str(tmp_path / "bench" / "gpu_session.sh"), "run", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "no wheels" in proc.stderr and "prepare" in proc.stderr and ".gpu" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["steps.txt"]  # no step ran
