@@ -169,6 +169,26 @@ def test_second_order_step_uses_the_optimizer_momentum_and_matches_exact() -> No
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-8)
 
 
+def test_second_order_arch_grad_runs_in_fp32_under_bf16_autocast() -> None:
+    """``amp: bf16`` wraps the step in autocast; the unrolled gradient and its finite-difference
+    HVP leave it (their difference quotient is below bf16's resolution): the same numbers as
+    without autocast, while the first-order gradient does change under bf16."""
+    data = _toy_data()
+    results = {}
+    for order in (1, 2):
+        for amp in (False, True):
+            model, arch = ToySupernet(), _arch()
+            ctx = _ctx(model, lr=0.2)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+                grads, _ = DartsStep(arch, order=order).arch_grads(
+                    model, data.train_x, data.train_y, data.val_x, data.val_y, ctx)
+            results[order, amp] = grads
+    assert any(not torch.equal(a, b) for a, b in zip(results[1, False], results[1, True],
+                                                     strict=True))  # bf16 reaches the toy
+    for a, b in zip(results[2, False], results[2, True], strict=True):
+        assert torch.equal(a, b)
+
+
 # --------------------------------------------------------------------------- loop integration
 
 

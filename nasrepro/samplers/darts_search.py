@@ -304,7 +304,10 @@ class DartsStep:
     def arch_grads(self, model: nn.Module, x: Tensor, y: Tensor, xv: Tensor, yv: Tensor,
                    ctx: StepContext) -> tuple[list[Tensor], float]:
         """Gradients of the validation loss w.r.t. ``alpha`` (first or second order) and the
-        validation loss at the current weights (first order) or at ``w'`` (second order)."""
+        validation loss at the current weights (first order) or at ``w'`` (second order).
+
+        The second-order gradient always runs in fp32 (autocast off): its finite-difference
+        Hessian-vector product is below bf16's resolution."""
         alphas = [getattr(self.arch, k) for k in CELL_TYPES]
         if self.order == 1:
             loss, _ = _loss_of(ctx.criterion, model(xv, softmax_weights(self.arch.logits())), yv)
@@ -336,9 +339,12 @@ class DartsStep:
             wds.append(float(g.get("weight_decay", 0.0)))
             moms.append(float(g.get("momentum", 0.0)))
         momentum = moms[0] if moms else 0.0
-        grads = unrolled_arch_grads(loss_on(x, y), loss_on(xv, yv, record=True), params, alphas,
-                                    xi=ctx.lr, momentum_buffers=bufs, momentum=momentum,
-                                    weight_decays=wds, r=self.unroll_r)
+        # fp32 even under the recipe's ``amp: bf16``: the central difference of the HVP divides
+        # a gradient difference of relative size r = 1e-2 by 2R, below bf16's 8-bit mantissa
+        with torch.autocast(x.device.type, enabled=False):
+            grads = unrolled_arch_grads(loss_on(x, y), loss_on(xv, yv, record=True), params,
+                                        alphas, xi=ctx.lr, momentum_buffers=bufs,
+                                        momentum=momentum, weight_decays=wds, r=self.unroll_r)
         return grads, val_loss_value[0]
 
     def __call__(self, model: nn.Module, x: Tensor, y: Tensor, ctx: StepContext
