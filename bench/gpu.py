@@ -25,6 +25,9 @@ Usage: python bench/gpu.py [--device cpu|cuda] [--quick] [--profile cifar10] [--
 [--warmup 2] [--workloads darts_search,spos_supernet,sandwich,darts_eval] [--amp] [--compile]
 [--compiled-only] [--threads 2] [--csv results/bench/gpu_<device>.csv]
 
+The default CSV of a run with compiled rows is ``gpu_<device>_compile.csv`` (the eager run's
+table stays). Each row compiles as in a fresh process (dynamo's caches and limits reset).
+
 ``--quick``: the ``tiny`` profile's networks and batches, 2 steps after 1 warm-up (well
 under a minute on a 2-core CPU). On a GPU node without the package installed:
 ``PYTHONPATH=$PWD python bench/gpu.py --device cuda``.
@@ -39,6 +42,7 @@ import gc
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -48,6 +52,7 @@ from nasrepro.config import load_config  # noqa: E402
 from nasrepro.io import device_info, git_commit  # noqa: E402
 from nasrepro.metrics.cost import step_flops  # noqa: E402
 from nasrepro.speed import Variant, build_workload, matmul_rate, sync, time_steps  # noqa: E402
+from nasrepro.training import fast  # noqa: E402
 
 #: the workloads of issue 15's table, in its order
 TABLE = ("darts_search", "spos_supernet", "sandwich", "darts_eval")
@@ -119,13 +124,14 @@ def measure(name: str, config: dict, variant: Variant, args: argparse.Namespace,
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
-        w = build_workload(name, config, device=device, variant=variant, batch=args.batch)
-        times = sorted(time_steps(w.run, steps=args.steps,
-                                  warmup=warmup_steps(variant, args.warmup), device=device))
-        step_s = times[len(times) // 2]
-        if flops is None and variant.compile == "none":
-            flops = step_flops(w.run)
-        sync(device)
+        with fast.compile_state_restored():  # each row compiles as in a fresh process
+            w = build_workload(name, config, device=device, variant=variant, batch=args.batch)
+            times = sorted(time_steps(w.run, steps=args.steps,
+                                      warmup=warmup_steps(variant, args.warmup), device=device))
+            step_s = times[len(times) // 2]
+            if flops is None and variant.compile == "none":
+                flops = step_flops(w.run)
+            sync(device)
         rate = rates["fp32" if variant.amp == "none" else "bf16"]
         row.update(what=w.what, batch=w.batch, steps=args.steps, step_ms=1000 * step_s,
                    img_s=w.batch / step_s)
@@ -166,7 +172,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--budget-s", type=float, default=270.0,
                     help="skip the remaining rows once this many seconds have passed")
-    ap.add_argument("--csv", default=None, help="default results/bench/gpu_<device>.csv")
+    ap.add_argument("--csv", default=None,
+                    help="default results/bench/gpu_<device>.csv (_compile.csv: compiled rows)")
     args = ap.parse_args()
     profile = args.profile or ("tiny" if args.quick else "cifar10")
     args.steps = args.steps or (2 if args.quick else 5)
@@ -191,11 +198,29 @@ def main() -> None:
     base = {"date": dt.date.today().isoformat(), "device": args.device,
             "device_name": device_name, "torch": torch.__version__, "commit": git_commit(),
             "profile": profile}
-    out = Path(args.csv or f"results/bench/gpu_{args.device.replace(':', '')}.csv")
+    out = Path(args.csv or default_csv(args.device, args.compile or args.compiled_only))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fh = out.open("w", newline="")  # a row is written as soon as it is measured: a run cut
-    writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")  # short keeps them
+    with out.open("w", newline="") as fh:  # a row is written as soon as it is measured: a
+        measure_all(args, config, rates, base, start, fh)  # run cut short keeps them
+    print(f"# {time.perf_counter() - start:.0f} s; rows written to {out}")
+    if profile == "cifar10":
+        print("# issue 15 (H200, 2026-11-30): " + "; ".join(f"{k}: {v}" for k, v in
+                                                              ISSUE.items()))
+
+
+def default_csv(device: str, compiled: bool) -> Path:
+    """``results/bench/gpu_<device>.csv``; ``gpu_<device>_compile.csv`` for a run with compiled
+    rows, so that it does not overwrite the eager run's table."""
+    return Path(f"results/bench/gpu_{device.replace(':', '')}{'_compile' if compiled else ''}"
+                f".csv")
+
+
+def measure_all(args: argparse.Namespace, config: dict, rates: dict[str, float], base: dict,
+                start: float, fh: Any) -> None:
+    """Every row of every workload, printed and written to ``fh`` as it is measured."""
+    writer = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
     writer.writeheader()
+    profile = base["profile"]
     for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
         eager_ms = flops = None
         for variant in variants(name, args.device, args.amp, args.compile or args.compiled_only,
@@ -219,11 +244,6 @@ def main() -> None:
                     f"{_fmt(row.get('floor_ms'), '9.2f')} "
                     f"{_fmt(100 * row['floor_frac'] if row.get('floor_frac') else None, '6.1f')}")
             print(line + (f"  {row['error']}" if row.get("error") else ""), flush=True)
-    fh.close()
-    print(f"# {time.perf_counter() - start:.0f} s; rows written to {out}")
-    if profile == "cifar10":
-        print("# issue 15 (H200, 2026-11-30): " + "; ".join(f"{k}: {v}" for k, v in
-                                                              ISSUE.items()))
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def test_bench_gpu_quick_prints_table_and_csv(tmp_path: Path) -> None:
          "--csv", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "floor_ms" in proc.stdout and "darts_eval" in proc.stdout
-    rows = list(csv.DictReader(out.open()))
+    with out.open() as fh:
+        rows = list(csv.DictReader(fh))
     assert {r["workload"] for r in rows} == {"darts_eval", "spos_supernet"}
     assert all(r["step_ms"] and not r["error"] for r in rows)
     assert {r["variant"] for r in rows} >= {"eager fp32", "channels_last"}
@@ -91,6 +92,27 @@ def test_compiled_rows_are_the_recipe_keys_each_workload_needs() -> None:
     assert len(only) == 5  # compile and fused + compile, each in two modes
     assert all(v.compile == "none" for v in bench.variants("sandwich", "cuda", True, False))
     assert bench.warmup_steps(spos[-1], 2) == 22
+
+
+def test_a_compiled_run_keeps_the_eager_table() -> None:
+    bench = _bench_gpu_module()
+    assert bench.default_csv("cuda:0", False) == Path("results/bench/gpu_cuda0.csv")
+    assert bench.default_csv("cuda:0", True) == Path("results/bench/gpu_cuda0_compile.csv")
+
+
+def test_a_benchmark_row_leaves_dynamo_as_it_found_it() -> None:
+    """``compile: blocks`` raises dynamo's recompile limits for the process; a bench row (in
+    ``fast.compile_state_restored``) puts them back, so the next row compiles as a fresh job."""
+    import torch._dynamo.config as dynamo_config
+
+    from nasrepro.spaces import get_space
+    from nasrepro.training import fast
+
+    before = (dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit)
+    with fast.compile_state_restored():
+        fast.prepare(get_space("spos/tiny").build_supernet(), compile="blocks")
+        assert dynamo_config.recompile_limit >= fast.BLOCK_RECOMPILE_LIMIT
+    assert (dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit) == before
 
 
 def test_gpu_session_script_parses_and_explains_its_use() -> None:

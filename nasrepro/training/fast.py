@@ -47,6 +47,7 @@ __all__ = [
     "COMPILE_MODES",
     "autocast",
     "compile_module",
+    "compile_state_restored",
     "compile_units",
     "memory_format",
     "prepare",
@@ -54,7 +55,8 @@ __all__ = [
 
 
 #: recompiles allowed per code object with ``compile: blocks`` (torch's default, 8, would send
-#: all but 8 specialisations of a block class back to eager)
+#: all but 8 specialisations of a block class back to eager); raised for the rest of the
+#: process (:func:`compile_state_restored` undoes it)
 BLOCK_RECOMPILE_LIMIT = 4096
 
 
@@ -117,6 +119,23 @@ def memory_format(x: Tensor, channels_last: bool) -> Tensor:
     if channels_last and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+@contextlib.contextmanager
+def compile_state_restored() -> Iterator[None]:
+    """Run a block that may compile, then restore dynamo's recompile limits (``compile:
+    blocks`` raises them for the rest of the process, which is right for a DAG job, one process
+    per job, but not for a benchmark that measures one variant after another) and drop every
+    compiled graph (``torch._dynamo.reset``), so the next block starts as a fresh process."""
+    import torch._dynamo
+    import torch._dynamo.config as dynamo_config
+
+    saved = (dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit)
+    try:
+        yield
+    finally:
+        dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit = saved
+        torch._dynamo.reset()
 
 
 @contextlib.contextmanager
