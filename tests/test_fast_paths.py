@@ -341,3 +341,32 @@ def test_a_compiled_darts_net_keeps_its_checkpoint_keys() -> None:
     net.drop_path_prob = 0.3
     assert net._drop_prob.item() == pytest.approx(0.3) and net.drop_path_prob == 0.3
     assert "_drop_prob" not in net.state_dict()
+
+
+def test_every_network_of_a_job_is_compiled_not_only_the_first_eight(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that trains many candidate networks of one class (FBNetV3) compiles each: all
+    instances share one code object, whose default budget (8) would send the ninth to eager
+    (dynamo's guards, checked with its eager backend)."""
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    monkeypatch.setattr(fast, "compile_module",
+                        lambda module, mode="default": module.compile(backend="eager",
+                                                                      dynamic=False))
+
+    class Candidate(nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(4, width), nn.Linear(width, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc2(torch.relu(self.fc1(x)))
+
+    with fast.compile_state_restored():
+        counters.clear()
+        for width in range(1, 13):
+            net = Candidate(width)
+            fast.prepare(net, compile="network")
+            net(torch.randn(2, 4)).sum().backward()
+        assert counters["stats"]["unique_graphs"] == 12

@@ -14,7 +14,9 @@ existing result changes:
   a single-path supernet runs another path every step, which would recompile a whole-network
   graph each time; compiled blocks are specialised once per (block, shape, channel choice) and
   reused. Compilation is static (``dynamic=False``), with a recompile limit large enough for
-  every choice of every block;
+  every choice of every block; ``network`` gives each network compiled in the process
+  dynamo's default budget of 8 specialisations (instances of one class share a code object:
+  a job that trains many candidate networks would otherwise run all but the first 8 eager);
 * ``compile_mode``: ``torch.compile``'s mode; ``reduce-overhead`` adds CUDA graphs (on CUDA).
 
 A compiled graph specialises on the Python floats it reads, so a drop-path ramp (DARTS
@@ -58,6 +60,11 @@ __all__ = [
 #: all but 8 specialisations of a block class back to eager); raised for the rest of the
 #: process (:func:`compile_state_restored` undoes it)
 BLOCK_RECOMPILE_LIMIT = 4096
+#: dynamo's default recompile limit: what each network compiled with ``compile: network`` gets
+NETWORK_RECOMPILE_LIMIT = 8
+#: networks compiled whole in this process (all instances of a class share one code object,
+#: so without a raise the ninth candidate network of a job would run eager)
+_networks_compiled = 0
 
 
 def compile_units(model: nn.Module) -> list[nn.Module]:
@@ -101,17 +108,24 @@ def prepare(model: nn.Module, *, channels_last: bool = False, compile: str = "no
             if hasattr(m, "drop_path_as_tensor"):
                 m.drop_path_as_tensor = True
     if compile == "network":
+        global _networks_compiled
+        _networks_compiled += 1
+        _raise_recompile_limit(NETWORK_RECOMPILE_LIMIT * _networks_compiled)
         compile_module(model, compile_mode)
     elif compile == "blocks":
-        import torch._dynamo.config as dynamo_config
-
         units = compile_units(model)
-        dynamo_config.recompile_limit = max(dynamo_config.recompile_limit,
-                                            BLOCK_RECOMPILE_LIMIT)
-        dynamo_config.accumulated_recompile_limit = max(
-            dynamo_config.accumulated_recompile_limit, BLOCK_RECOMPILE_LIMIT)
+        _raise_recompile_limit(BLOCK_RECOMPILE_LIMIT)
         for unit in units:
             compile_module(unit, compile_mode)
+
+
+def _raise_recompile_limit(limit: int) -> None:
+    """Dynamo's per-code-object and accumulated recompile limits to at least ``limit``."""
+    import torch._dynamo.config as dynamo_config
+
+    dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, limit)
+    dynamo_config.accumulated_recompile_limit = max(
+        dynamo_config.accumulated_recompile_limit, limit)
 
 
 def memory_format(x: Tensor, channels_last: bool) -> Tensor:
@@ -130,11 +144,14 @@ def compile_state_restored() -> Iterator[None]:
     import torch._dynamo
     import torch._dynamo.config as dynamo_config
 
-    saved = (dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit)
+    global _networks_compiled
+    saved = (dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit,
+             _networks_compiled)
     try:
         yield
     finally:
-        dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit = saved
+        (dynamo_config.recompile_limit, dynamo_config.accumulated_recompile_limit,
+         _networks_compiled) = saved
         torch._dynamo.reset()
 
 
