@@ -20,8 +20,17 @@ was started from, or on how many jobs Snakemake runs beside it. Two places pin t
   (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``, ``MKL_CBWR``), which reproduced that
   reference exactly on the AVX-512 machine; ``native`` leaves the caller's environment alone.
 
-What stays machine-dependent: a CPU without AVX2 (or not x86), and oneDNN blockings that
-depend on cache sizes; see "Verifying the reference" in docs/reproducibility.md.
+``avx2`` is not enough across vendors or cache sizes: MKL runs another code path on Intel than
+on AMD under the same cap, and oneDNN picks its convolution blockings (the order of a sum) by
+cache size. ``cpu_isa: portable`` (the tiny profile, whose reference the tests check) therefore
+also takes both out of the sums: MKL on its ``COMPATIBLE`` branch (its Conditional Numerical
+Reproducibility mode for Intel and AMD alike), convolutions on ATen's own kernels (oneDNN and
+NNPACK off, :func:`pin_torch`), and numpy/scipy's OpenBLAS on its Haswell kernels (which a
+DYNAMIC_ARCH build would otherwise choose by CPU). It costs time: the tiny DAG takes about 1.6x
+as long on 2 cores (depthwise convolutions without oneDNN run one group at a time).
+
+What stays machine-dependent: a CPU without AVX2 (or not x86), and under ``avx2`` the vendor
+and cache effects above; see "Verifying the reference" in docs/reproducibility.md.
 """
 
 from __future__ import annotations
@@ -94,8 +103,13 @@ def pin_job_env(argv: Sequence[str]) -> None:
 #: code path (MKL's Conditional Numerical Reproducibility branch) at that instruction set
 CPU_ISA_ENV = {
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"},
+    "portable": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                 "MKL_CBWR": "COMPATIBLE", "OPENBLAS_CORETYPE": "Haswell"},
     "native": {},
 }
+
+#: ``cpu_isa`` values whose convolutions run on ATen's own kernels (oneDNN and NNPACK off)
+ATEN_CONV_ISAS = frozenset({"portable"})
 
 
 def pin_cpu_isa(isa: str) -> None:
@@ -105,7 +119,17 @@ def pin_cpu_isa(isa: str) -> None:
         from nasrepro.errors import ConfigError
 
         raise ConfigError(f"unknown cpu_isa {isa!r}; use one of {', '.join(CPU_ISA_ENV)}")
-    os.environ.update(CPU_ISA_ENV[isa])
+    env = dict(CPU_ISA_ENV[isa])
+    if "OPENBLAS_CORETYPE" in env and not _cpu_has_avx2():
+        del env["OPENBLAS_CORETYPE"]  # forcing Haswell kernels would stop on an illegal instruction
+    os.environ.update(env)
+
+
+def _cpu_has_avx2() -> bool:
+    try:
+        return " avx2" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
 
 
 def pin_thread_env(threads: int) -> None:
@@ -116,10 +140,16 @@ def pin_thread_env(threads: int) -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
-def pin_torch(threads: int, device: str = "cpu") -> None:
-    """Pin torch's intra-op and inter-op threads to ``threads`` and turn deterministic
-    algorithms on (CPU: strict; CUDA: warn on an op without a deterministic kernel)."""
+def pin_torch(threads: int, device: str = "cpu", cpu_isa: str = "avx2") -> None:
+    """Pin torch's intra-op and inter-op threads to ``threads``, turn deterministic
+    algorithms on (CPU: strict; CUDA: warn on an op without a deterministic kernel), and run
+    CPU convolutions on ATen's own kernels under ``cpu_isa: portable`` (oneDNN and NNPACK
+    otherwise, torch's default)."""
     import torch
+
+    library_convs = cpu_isa not in ATEN_CONV_ISAS
+    torch.backends.mkldnn.enabled = library_convs
+    torch.backends.nnpack.set_flags(library_convs)
 
     torch.set_num_threads(threads)
     if torch.get_num_interop_threads() != threads:

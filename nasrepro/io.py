@@ -347,7 +347,8 @@ def device_info(device: str = "cpu") -> dict[str, Any]:
         "thread_env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                                       "OPENBLAS_NUM_THREADS")},
         "isa_env": {v: os.environ.get(v) for v in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
-                                                   "MKL_CBWR")},
+                                                   "MKL_CBWR", "OPENBLAS_CORETYPE")},
+        "onednn_convs": torch.backends.mkldnn.enabled,
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)

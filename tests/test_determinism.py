@@ -1,7 +1,8 @@
 """No thread or parallelism dependence (issue 17): a job's threads follow the config's
 ``threads`` alone (torch intra/inter-op pools and the OpenMP/BLAS environment, whatever the
 caller exported), its CPU kernels follow the config's ``cpu_isa`` alone (ATen, oneDNN and MKL
-capped at AVX2), deterministic algorithms are on, and Snakemake's ``--cores`` (how many jobs
+capped at AVX2; ``portable`` also MKL's COMPATIBLE branch, ATen's convolutions, OpenBLAS
+Haswell), deterministic algorithms are on, and Snakemake's ``--cores`` (how many jobs
 run side by side) does not change any result file."""
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ def job_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-#: a caller's instruction-set caps that differ from the config's ``cpu_isa: avx2`` (scalar ATen
-#: kernels, SSE4.1 oneDNN kernels, MKL's most compatible path): the job must override them
+#: a caller's instruction-set caps that differ from the tiny profile's ``cpu_isa: portable``
+#: (scalar ATen kernels, SSE4.1 oneDNN kernels, MKL's automatic path, OpenBLAS's SSE3 kernels):
+#: the job must override them
 OTHER_ISA_ENV = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
-                 "MKL_CBWR": "COMPATIBLE"}
+                 "MKL_CBWR": "AUTO", "OPENBLAS_CORETYPE": "Prescott"}
+TINY_ISA = load_config("tiny")["cpu_isa"]
 
 
 def test_outside_thread_settings_do_not_change_a_job(job_config: Path) -> None:
@@ -58,7 +61,9 @@ def test_outside_thread_settings_do_not_change_a_job(job_config: Path) -> None:
         assert device["thread_env"] == dict.fromkeys(
             ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "2")
         assert device["deterministic_algorithms"] is True
-        assert device["isa_env"] == CPU_ISA_ENV["avx2"]
+        assert TINY_ISA == "portable"
+        assert device["isa_env"] == CPU_ISA_ENV["portable"]
+        assert device["onednn_convs"] is False  # ATen's own convolution kernels
         assert device["cpu_capability"] == "AVX2"
         outs.append(out)
     for name in ("metrics.json", "log.csv", "arch.json"):
@@ -73,9 +78,16 @@ def test_pin_torch_sets_both_pools_and_determinism() -> None:
         pin_torch(1)
         assert torch.get_num_threads() == 1
         assert torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.mkldnn.enabled and torch._C._get_nnpack_enabled()
+        pin_torch(1, "cpu", "portable")  # convolutions on ATen's own kernels
+        assert not torch.backends.mkldnn.enabled and not torch._C._get_nnpack_enabled()
+        pin_torch(1, "cpu", "avx2")
+        assert torch.backends.mkldnn.enabled and torch._C._get_nnpack_enabled()
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
+        torch.backends.mkldnn.enabled = True
+        torch.backends.nnpack.set_flags(True)
 
 
 def test_cpu_isa_pins_or_leaves_the_kernel_variables(monkeypatch: pytest.MonkeyPatch,
@@ -86,8 +98,12 @@ def test_cpu_isa_pins_or_leaves_the_kernel_variables(monkeypatch: pytest.MonkeyP
         monkeypatch.setenv(var, value)
     pin_cpu_isa("native")  # the caller's variables stay
     assert {v: os.environ[v] for v in OTHER_ISA_ENV} == OTHER_ISA_ENV
-    pin_cpu_isa("avx2")
-    assert {v: os.environ[v] for v in OTHER_ISA_ENV} == CPU_ISA_ENV["avx2"]
+    pin_cpu_isa("portable")
+    assert {v: os.environ[v] for v in OTHER_ISA_ENV} == CPU_ISA_ENV["portable"]
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Prescott")
+    pin_cpu_isa("avx2")  # caps ATen, oneDNN and MKL; leaves OpenBLAS's choice
+    assert {v: os.environ[v] for v in OTHER_ISA_ENV} == {**CPU_ISA_ENV["avx2"],
+                                                         "OPENBLAS_CORETYPE": "Prescott"}
     with pytest.raises(ConfigError, match="unknown cpu_isa 'avx9'"):
         pin_cpu_isa("avx9")
     cfg = tmp_path / "c.yaml"

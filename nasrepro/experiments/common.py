@@ -19,11 +19,13 @@ from nasrepro.spaces.base import SearchSpace
 
 
 def set_threads(config: dict) -> None:
-    """Pin torch's intra/inter-op threads to the config's ``threads`` (per Snakemake job) and
-    turn deterministic algorithms on (:mod:`nasrepro.determinism`)."""
+    """Pin torch's intra/inter-op threads to the config's ``threads`` (per Snakemake job), turn
+    deterministic algorithms on and pick the convolution kernels of its ``cpu_isa``
+    (:mod:`nasrepro.determinism`)."""
     from nasrepro.determinism import pin_torch
 
-    pin_torch(int(config.get("threads", 1)), config.get("device", "cpu"))
+    pin_torch(int(config.get("threads", 1)), config.get("device", "cpu"),
+              str(config.get("cpu_isa", "avx2")))
 
 
 def check_device(device: str) -> None:
