@@ -136,6 +136,10 @@ def test_cpu_label_says_when_the_kernels_are_capped() -> None:
                       "cpu_native_isa": "AVX2"}) == "CPU X (AVX2)"
     assert cpu_label({"cpu_model": "CPU X", "cpu_capability": "AVX2",
                       "cpu_native_isa": "AVX512"}) == "CPU X (AVX2 on AVX512)"
+    portable = {"cpu_model": "CPU X", "cpu_capability": "AVX2", "cpu_native_isa": "AVX512",
+                "onednn_convs": False, "isa_env": {"MKL_CBWR": "COMPATIBLE"}}
+    assert cpu_label(portable) == "CPU X (AVX2 on AVX512, portable)"
+    assert cpu_label({**portable, "onednn_convs": True}) == "CPU X (AVX2 on AVX512)"
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     native = device_info()["cpu_native_isa"]
     if " avx512f" in flags:

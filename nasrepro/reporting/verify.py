@@ -177,11 +177,15 @@ def compare(new: str | os.PathLike, reference: str | os.PathLike) -> list[Differ
 
 def cpu_label(device: dict[str, Any]) -> str:
     """``"<model> (<kernels>)"``, or ``"<model> (<kernels> on <native>)"`` when ``cpu_isa``
-    capped the kernels below what the CPU has: ``AMD EPYC (AVX2 on AVX512)``."""
+    capped the kernels below what the CPU has: ``AMD EPYC (AVX2 on AVX512)``; ``, portable``
+    is added for runs under ``cpu_isa: portable`` (MKL COMPATIBLE, no oneDNN convolutions)."""
     model = device.get("cpu_model", device.get("processor", "?"))
     kernels, native = device.get("cpu_capability", "?"), device.get("cpu_native_isa")
-    return f"{model} ({kernels} on {native})" if native and native != kernels else \
-        f"{model} ({kernels})"
+    label = f"{kernels} on {native}" if native and native != kernels else f"{kernels}"
+    if device.get("onednn_convs") is False and \
+            (device.get("isa_env") or {}).get("MKL_CBWR") == "COMPATIBLE":
+        label += ", portable"
+    return f"{model} ({label})"
 
 
 def _runs_summary(folder: Path) -> dict[str, Any]:
@@ -238,10 +242,11 @@ def verify(new: str | os.PathLike, reference: str | os.PathLike) -> bool:
           f"intended, rewrite the reference (`make reference PROFILE=<profile>`) and commit it")
     if ref_summary.get("cpus") and new_summary.get("cpus") and \
             ref_summary["cpus"] != new_summary["cpus"]:
-        print("note: the reference was made on another CPU; `cpu_isa: avx2` caps the float "
-              "kernels at AVX2 on every x86 CPU (the tiny profile reproduces across AVX2 and "
-              "AVX-512 machines), but oneDNN picks some blockings by cache size, so larger "
-              "networks can still differ (docs/reproducibility.md)")
+        print("note: the reference was made on another CPU; `cpu_isa: portable` (the tiny "
+              "profile) gives the same numbers on every x86 CPU with AVX2, but `cpu_isa: avx2` "
+              "(the default profile) only on CPUs of the same vendor and cache layout: MKL "
+              "takes another path on Intel than on AMD and oneDNN picks blockings by cache "
+              "size (docs/reproducibility.md)")
     return False
 
 
