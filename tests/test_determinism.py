@@ -169,3 +169,39 @@ def test_cores_1_gives_the_files_of_the_parallel_session_dag(tiny_dag: tuple[Pat
             assert path.read_bytes() == other.read_bytes(), rel
         compared += 1
     assert compared >= 6
+
+
+#: a dense conv, a depthwise conv and a linear layer, forward and backward, after the job's
+#: pinning of ``cpu_isa`` (argv[1]); run with oneDNN's and MKL's verbose logs on
+_KERNELS_SCRIPT = """
+import sys
+from nasrepro.determinism import pin_cpu_isa, pin_thread_env, pin_torch
+pin_thread_env(1)
+pin_cpu_isa(sys.argv[1])
+import torch
+from torch import nn
+pin_torch(1, "cpu", sys.argv[1])
+net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1, groups=8),
+                    nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+net(torch.randn(16, 3, 8, 8)).sum().backward()
+"""
+
+
+@pytest.mark.parametrize("isa", ["portable", "avx2"])
+def test_portable_keeps_onednn_out_and_mkl_on_its_compatible_branch(isa: str) -> None:
+    """The libraries' own logs say which kernels ran: under ``portable`` oneDNN executes no
+    primitive and every MKL call runs on the COMPATIBLE branch (the same code on Intel and AMD);
+    under ``avx2`` oneDNN runs the convolutions."""
+    env = dict(os.environ, ONEDNN_VERBOSE="1", MKL_VERBOSE="1")
+    proc = subprocess.run([sys.executable, "-c", _KERNELS_SCRIPT, isa], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    onednn = [ln for ln in lines if ln.startswith("onednn_verbose") and ",exec," in ln]
+    mkl = [ln for ln in lines if ln.startswith("MKL_VERBOSE") and "CNR:" in ln]
+    assert mkl, proc.stdout[-2000:]  # the linear layer (and, without oneDNN, the convs) in MKL
+    if isa == "portable":
+        assert all("CNR:COMPATIBLE" in ln for ln in mkl), mkl[:3]
+        assert not onednn, onednn[:3]
+    else:  # MKL's branch under avx2 is the vendor's business (docs/reproducibility.md)
+        assert any("convolution" in ln for ln in onednn), onednn[:3]
