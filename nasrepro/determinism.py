@@ -35,9 +35,10 @@ and cache effects above; see "Verifying the reference" in docs/reproducibility.m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,9 +148,7 @@ def pin_torch(threads: int, device: str = "cpu", cpu_isa: str = "avx2") -> None:
     otherwise, torch's default)."""
     import torch
 
-    library_convs = cpu_isa not in ATEN_CONV_ISAS
-    torch.backends.mkldnn.enabled = library_convs
-    torch.backends.nnpack.set_flags(library_convs)
+    set_conv_kernels(cpu_isa)
 
     torch.set_num_threads(threads)
     if torch.get_num_interop_threads() != threads:
@@ -162,6 +161,31 @@ def pin_torch(threads: int, device: str = "cpu", cpu_isa: str = "avx2") -> None:
     if cuda:
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
+
+
+def set_conv_kernels(cpu_isa: str) -> None:
+    """CPU convolutions on ATen's own kernels under ``cpu_isa: portable``, else on oneDNN and
+    NNPACK where torch picks them (its default)."""
+    import torch
+
+    library_convs = cpu_isa not in ATEN_CONV_ISAS
+    torch.backends.mkldnn.enabled = library_convs
+    torch.backends.nnpack.set_flags(library_convs)
+
+
+@contextlib.contextmanager
+def conv_kernels(cpu_isa: str) -> Iterator[None]:
+    """:func:`set_conv_kernels` inside the block and torch's previous choice after (the
+    planner times a profile's networks on the kernels its jobs will use)."""
+    import torch
+
+    before = torch.backends.mkldnn.enabled, torch._C._get_nnpack_enabled()
+    set_conv_kernels(cpu_isa)
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before[0]
+        torch.backends.nnpack.set_flags(before[1])
 
 
 def set_deterministic(mode: bool, *, warn_only: bool = False) -> None:

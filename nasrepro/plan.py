@@ -613,6 +613,7 @@ def run_plan(config: dict, config_args: Sequence[str], *, device: str | None = N
     the estimate; returns the printed text."""
     import torch
 
+    from nasrepro.determinism import conv_kernels
     from nasrepro.speed import threads
 
     jobs = list(jobs) if jobs is not None else dag_jobs(config_args)
@@ -630,7 +631,8 @@ def run_plan(config: dict, config_args: Sequence[str], *, device: str | None = N
     if missing:
         # the jobs' threads, but never more than this machine's cores (oversubscribed
         # threads are many times slower on a busy machine)
-        with threads(min(int(config.get("threads") or 1), os.cpu_count() or 1)):
+        with threads(min(int(config.get("threads") or 1), os.cpu_count() or 1)), \
+                conv_kernels(str(config.get("cpu_isa", "avx2"))):  # the jobs' kernels
             if here:
                 times.update(calibrate(config, missing, device=device, steps=calibrate_steps))
             else:

@@ -145,3 +145,24 @@ def test_reference_times_of_the_gpu_profiles() -> None:
     assert imagenet["spos_supernet"].source.startswith("extrapolated")
     # 224 px, batch 1024 vs 32 px, batch 256: far more work per step
     assert imagenet["spos_supernet"].seconds > 10 * c10["spos_supernet"].seconds
+
+
+def test_plan_calibrates_on_the_profile_convolution_kernels(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """``cpu_isa: portable`` (tiny) runs convolutions on ATen's own kernels, about 1.6x slower
+    than oneDNN: the planner times the networks on the kernels the jobs will use, and leaves
+    torch's choice as it was."""
+    import torch
+
+    import nasrepro.plan as plan
+
+    seen: list[bool] = []
+    monkeypatch.setattr(plan, "calibrate", lambda config, names, **kw: (
+        seen.append(torch.backends.mkldnn.enabled)
+        or {n: StepTime(0.01, 64, "measured here (cpu)") for n in names}))
+    jobs = [Job("spos_retrain", {"cell": "fixed/all_choice_3", "seed": "0"})]
+    for isa, onednn in (("portable", False), ("avx2", True)):
+        config = {**load_config("tiny"), "cpu_isa": isa}
+        plan.run_plan(config, [], device="cpu", jobs=jobs)
+        assert seen[-1] is onednn
+        assert torch.backends.mkldnn.enabled  # restored
