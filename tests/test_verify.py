@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from nasrepro.errors import NasreproError
-from nasrepro.reporting.verify import TOLERANCES, compare, tolerance, verify, write_reference
+from nasrepro.io import read_json
+from nasrepro.reporting.verify import (
+    TOLERANCES,
+    compare,
+    cpu_label,
+    tolerance,
+    verify,
+    write_reference,
+)
 from tests.conftest import REPO, run_cli
 
 MEASUREMENTS = ("quantity,group,seed,value,run_dir\n"
@@ -153,8 +161,13 @@ def test_tiny_dag_equals_the_committed_reference(tiny_dag: tuple[Path, Path]) ->
     so every table CSV must equal paper/tiny/ exactly (wall-clock columns aside). A change
     that moves results fails here: rerun `make reference PROFILE=tiny` and commit paper/tiny/
     if the change is intended."""
-    _, paper = tiny_dag
+    results, paper = tiny_dag
     diffs = compare(paper, REPO / "paper" / "tiny")
-    assert not diffs, ("the tiny DAG differs from the committed reference paper/tiny/ "
-                       "(intended? run `make reference PROFILE=tiny` and commit it):\n"
-                       + "\n".join(str(d) for d in diffs[:40]))
+    if diffs:  # say on which CPUs each side was made (docs/reproducibility.md, cpu_isa)
+        made_on = json.loads((REPO / "paper" / "tiny" / "REFERENCE.json").read_text())["cpus"]
+        here = sorted({cpu_label(prov["device"]) for prov in
+                       map(read_json, results.rglob("provenance.json")) if "device" in prov})
+        pytest.fail(f"the tiny DAG differs in {len(diffs)} cells from the committed reference "
+                    f"paper/tiny/ (made on {made_on}; this run on {here}; intended? run "
+                    "`make reference PROFILE=tiny` and commit it):\n"
+                    + "\n".join(str(d) for d in diffs[:40]))
