@@ -28,8 +28,8 @@ Reproducibility mode for Intel and AMD alike), convolutions on ATen's own kernel
 NNPACK off, :func:`pin_torch`), and numpy/scipy's OpenBLAS on its Haswell kernels (which a
 DYNAMIC_ARCH build would otherwise choose by CPU). It costs time: the tiny DAG takes about 1.6x
 as long on 2 cores (depthwise convolutions without oneDNN run one group at a time), the default
-profile's larger networks about 4.8x (measured on its first 15 jobs), which is why that profile
-keeps ``avx2``.
+profile's larger networks 4.8x the job time of its AMD-made reference (its first 15 jobs on
+an Intel Xeon), which is why that profile keeps ``avx2``.
 
 What stays machine-dependent: a CPU without AVX2 (or not x86), and under ``avx2`` the vendor
 and cache effects above; see "Verifying the reference" in docs/reproducibility.md.
